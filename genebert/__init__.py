@@ -1,0 +1,19 @@
+"""GeneBERT: multi-modal self-supervised pre-training for the regulatory genome (Mo et al., 2021).
+
+Importing this package registers GeneBERT with transformers' Auto classes.
+"""
+
+from transformers import AutoConfig, AutoTokenizer
+
+from .configuration_genebert import GeneBertConfig
+from .tokenization_genebert import GeneBertTokenizer
+
+__version__ = "0.1.0.dev0"
+
+AutoConfig.register(GeneBertConfig.model_type, GeneBertConfig, exist_ok=True)
+AutoTokenizer.register(GeneBertConfig, tokenizer_class=GeneBertTokenizer, exist_ok=True)
+# save_pretrained then writes `auto_map` and copies tokenization_genebert.py, so a saved tokenizer loads with
+# trust_remote_code=True where genebert is not installed.
+GeneBertTokenizer.register_for_auto_class("AutoTokenizer")
+
+__all__ = ["GeneBertConfig", "GeneBertTokenizer", "__version__"]
