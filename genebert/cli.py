@@ -1,6 +1,9 @@
 """The ``genebert`` command line.
 
     genebert demo [--kmer 6] [--fasta FILE]
+    genebert build-corpus --genome FASTA (--peaks CELLTYPE=FILE ... | --matrix-dir DIR --cell-type-column COL
+                          | --h5ad FILE --cell-type-column COL) --motifs SOURCE --out DIR [options]
+    genebert merge-corpus --out DIR SHARD_DIR ...
 
 Subcommands are added as the library grows; ``genebert SUBCOMMAND --help`` documents each.
 """
@@ -20,15 +23,45 @@ from .tokenization_genebert import GeneBertTokenizer
 DEMO_FASTA = "chromvar_chr22_peaks.fa"
 
 
+def demo_data_path(name: str) -> Path:
+    """A file or folder of the embedded demo data (``genebert/demo_data``, see its PROVENANCE.md)."""
+    return Path(str(resources.files("genebert") / "demo_data" / name))
+
+
 def demo_fasta_path() -> Path:
     """The embedded demo data: the chr22 scATAC peaks of the chromVAR example, with hg19 sequence."""
-    return Path(str(resources.files("genebert") / "demo_data" / DEMO_FASTA))
+    return demo_data_path(DEMO_FASTA)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    fasta = args.fasta or demo_fasta_path()
+    """Build a corpus from the embedded real data (hg19 chr22 slice, two scATAC data sets, JASPAR 2018) and
+    tokenize the chromVAR chr22 peaks. Pre-training joins the demo when it lands."""
+    from .genomics.corpus import build_corpus, load_corpus
+    from .genomics.motifs import load_motifs
+
+    genome = demo_data_path("chr22_head.fa.gz")
+    args.genome, args.peaks, args.h5ad, args.skip_unknown_chroms = genome, None, None, False
+    args.matrix_dir = [demo_data_path("scatac_chromvar_chr22"), demo_data_path("scatac_hemato_chr22")]
+    args.cell_type_column = ["Cell_Type", "BioClassification"]
+    args.min_counts = args.min_cells = 1
+    from .genomics.sequences import Genome
+
+    with Genome(genome) as reference:
+        sizes = dict(reference.sizes)
+    print("GeneBERT demo 1/2: building the pre-training corpus from the embedded real data")
+    summary = build_corpus(genome, _load_accessibility(args, sizes), load_motifs("JASPAR2018"), args.out / "corpus")
+    print(summary.format())
+    corpus = load_corpus(args.out / "corpus")
+    first = corpus.samples[0]
+    print(f"  first sample       {first['cell_type']} {first['chrom']} regions {first['region_ids']}")
+    print()
+    print("GeneBERT demo 2/2: tokenizing the chromVAR chr22 peaks")
+    return _tokenize_fasta(args.fasta or demo_fasta_path(), args.kmer)
+
+
+def _tokenize_fasta(fasta: Path, kmer: int) -> int:
     records = list(read_fasta(fasta))
-    tokenizer = GeneBertTokenizer(kmer=args.kmer)
+    tokenizer = GeneBertTokenizer(kmer=kmer)
     sequences = [record.sequence for record in records]
     start = time.perf_counter()
     batch = tokenizer(sequences, padding=True, truncation=True, return_tensors="np")
@@ -41,22 +74,174 @@ def run_demo(args: argparse.Namespace) -> int:
     labels = Counter(record.description.split("_")[0] or "?" for record in records)
     bases = sum(len(s) for s in sequences)
     n_bases = sum(s.upper().count("N") for s in sequences)
-    print(f"GeneBERT demo: tokenizing {fasta}")
-    print(
-        f"  records            {len(records)} ({', '.join(f'{k}: {v}' for k, v in sorted(labels.items()))})"
-    )
+    print(f"  fasta              {fasta}")
+    print(f"  records            {len(records)} ({', '.join(f'{k}: {v}' for k, v in sorted(labels.items()))})")
     print(f"  bases              {bases:,} ({n_bases / max(bases, 1):.1%} N)")
     print(f"  k                  {tokenizer.kmer} (vocabulary {len(tokenizer):,} tokens)")
-    print(
-        f"  batch              {ids.shape[0]} x {ids.shape[1]} (padded, truncated to {tokenizer.model_max_length})"
-    )
-    print(
-        f"  k-mer tokens       {kmer_tokens:,} ({unknown / max(kmer_tokens, 1):.1%} [UNK]: k-mers touching N)"
-    )
+    print(f"  batch              {ids.shape[0]} x {ids.shape[1]} (padded, truncated to {tokenizer.model_max_length})")
+    print(f"  k-mer tokens       {kmer_tokens:,} ({unknown / max(kmer_tokens, 1):.1%} [UNK]: k-mers touching N)")
     print(f"  time               {seconds * 1e3:.1f} ms ({real_tokens / seconds / 1e6:.1f} M tokens/s)")
-    first = records[0]
-    print(f"  first record       {first.name} -> {tokenizer.convert_ids_to_tokens(ids[0][:4].tolist())} ...")
+    print(f"  first record       {records[0].name} -> {tokenizer.convert_ids_to_tokens(ids[0][:4].tolist())} ...")
     return 0
+
+
+def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
+    from .genomics import accessibility
+
+    unknown = "skip" if args.skip_unknown_chroms else "error"
+    chosen = [bool(args.peaks), args.matrix_dir is not None, args.h5ad is not None]
+    if sum(chosen) != 1:
+        raise SystemExit("give exactly one of --peaks, --matrix-dir or --h5ad")
+    if args.peaks:
+        peaks = {}
+        for item in args.peaks:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise SystemExit(f"--peaks takes CELLTYPE=FILE, got {item!r}")
+            if name in peaks:
+                raise SystemExit(f"--peaks: cell type {name!r} given twice")
+            peaks[name] = path
+        return accessibility.from_peak_files(peaks, chrom_sizes, unknown_chroms=unknown)
+    if not args.cell_type_column:
+        raise SystemExit("--matrix-dir and --h5ad need --cell-type-column")
+    if args.matrix_dir is not None:
+        columns = (
+            args.cell_type_column * len(args.matrix_dir)
+            if len(args.cell_type_column) == 1
+            else args.cell_type_column
+        )
+        if len(columns) != len(args.matrix_dir):
+            raise SystemExit("give one --cell-type-column, or one per --matrix-dir")
+        parts = [
+            accessibility.from_count_matrix(
+                folder,
+                column,
+                chrom_sizes,
+                min_counts=args.min_counts,
+                min_cells=args.min_cells,
+                unknown_chroms=unknown,
+            )
+            for folder, column in zip(args.matrix_dir, columns, strict=True)
+        ]
+        return parts[0] if len(parts) == 1 else accessibility.combine(parts, list(chrom_sizes))
+    return accessibility.from_h5ad(
+        args.h5ad, args.cell_type_column[0], chrom_sizes, min_counts=args.min_counts, min_cells=args.min_cells
+    )
+
+
+def run_build_corpus(args: argparse.Namespace) -> int:
+    """Build a pre-training corpus from accessible regions, a genome and motifs."""
+    from .genomics.corpus import CorpusConfig, build_corpus, parse_shard
+    from .genomics.motifs import load_motifs
+    from .genomics.sequences import Genome
+
+    with Genome(args.genome) as genome:
+        sizes = dict(genome.sizes)
+    accessibility = _load_accessibility(args, sizes)
+    motifs = load_motifs(args.motifs)
+    config = CorpusConfig(
+        kmer=args.kmer,
+        region_window_bp=args.region_window_bp,
+        regions_per_sample=args.regions_per_sample,
+        stride=args.stride,
+        leftover=args.leftover,
+        max_ambiguous_fraction=args.max_ambiguous_fraction,
+        chunk_size=args.chunk_size,
+        motif_dtype=args.motif_dtype,
+        seed=args.seed,
+    )
+    shard = parse_shard(args.shard) if args.shard else None
+    summary = build_corpus(
+        args.genome,
+        accessibility,
+        motifs,
+        args.out,
+        config,
+        shard=shard,
+        workers=args.workers,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    print(summary.format())
+    return 0
+
+
+def run_merge_corpus(args: argparse.Namespace) -> int:
+    """Join the shards of a ``build-corpus --shard I/N`` build into one corpus."""
+    from .genomics.corpus import merge_corpus
+
+    print(merge_corpus(args.shards, args.out).format())
+    return 0
+
+
+def _add_build_corpus(commands) -> None:
+    build = commands.add_parser(
+        "build-corpus",
+        help="build a pre-training corpus",
+        description=run_build_corpus.__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    build.add_argument("--genome", required=True, type=Path, help="reference FASTA (plain or bgzip)")
+    build.add_argument(
+        "--peaks", nargs="+", metavar="CELLTYPE=FILE", help="one BED/narrowPeak file per cell type"
+    )
+    build.add_argument(
+        "--matrix-dir",
+        type=Path,
+        nargs="+",
+        help="folder(s) with matrix.mtx, peaks.bed, barcodes.tsv, cell_metadata.tsv (several are joined)",
+    )
+    build.add_argument("--h5ad", type=Path, help="AnnData file, cells x peaks")
+    build.add_argument(
+        "--cell-type-column",
+        nargs="+",
+        help="cell-type column of the cell metadata / obs (one per --matrix-dir, or one for all)",
+    )
+    build.add_argument(
+        "--min-counts", type=int, default=1, help="pseudo-bulk count for a region to be accessible"
+    )
+    build.add_argument(
+        "--min-cells", type=int, default=1, help="cells with a non-zero count for a region to be accessible"
+    )
+    build.add_argument(
+        "--skip-unknown-chroms",
+        action="store_true",
+        help="leave out peaks on chromosomes absent from the genome (default: an error)",
+    )
+    build.add_argument(
+        "--motifs", required=True, help="pyjaspar release (e.g. JASPAR2018) or a JASPAR/MEME/PFM file"
+    )
+    build.add_argument(
+        "--out", required=True, type=Path, help="corpus directory (shard directory with --shard)"
+    )
+    build.add_argument("--kmer", type=int, default=6)
+    build.add_argument(
+        "--region-window-bp",
+        type=int,
+        default=None,
+        help="bases per region for the sequence tower (default: fits 512 tokens)",
+    )
+    build.add_argument("--regions-per-sample", type=int, default=10)
+    build.add_argument(
+        "--stride", type=int, default=None, help="step between samples (default: regions per sample)"
+    )
+    build.add_argument("--leftover", choices=["overlap", "drop"], default="overlap")
+    build.add_argument("--max-ambiguous-fraction", type=float, default=0.5)
+    build.add_argument("--chunk-size", type=int, default=4096)
+    build.add_argument("--motif-dtype", choices=["float32", "float16"], default="float32")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--workers", type=int, default=1, help="processes reading and scanning in parallel")
+    build.add_argument("--device", default=None, help="scanner device, e.g. cuda (default: CPU)")
+    build.add_argument("--shard", default=None, metavar="I/N", help="build shard I of N (whole chromosomes)")
+    build.add_argument("--no-progress", action="store_true")
+    build.set_defaults(handler=run_build_corpus)
+
+    merge = commands.add_parser(
+        "merge-corpus", help="join corpus shards", description=run_merge_corpus.__doc__
+    )
+    merge.add_argument("--out", required=True, type=Path)
+    merge.add_argument("shards", nargs="+", type=Path)
+    merge.set_defaults(handler=run_merge_corpus)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the demo on the embedded real data", description=run_demo.__doc__
     )
     demo.add_argument("--kmer", type=int, default=6, help="k of the k-mer tokens (3..6)")
-    demo.add_argument(
-        "--fasta", type=Path, default=None, help="a FASTA file instead of the embedded demo data"
-    )
+    demo.add_argument("--fasta", type=Path, default=None, help="a FASTA file to tokenize instead of the demo peaks")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="where the demo writes its outputs")
     demo.set_defaults(handler=run_demo)
+    _add_build_corpus(commands)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 from genebert.cli import demo_fasta_path, main
 from genebert.genomics.sequences import read_fasta
@@ -16,9 +17,13 @@ def test_embedded_demo_data_is_packaged():
     assert all(len(r.sequence) == 500 for r in records)
 
 
-def test_demo_prints_summary(capsys):
-    assert main(["demo"]) == 0
+def test_demo_prints_summary(capsys, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert (tmp_path / "corpus" / "metadata.json").is_file()
+    assert "motifs        579" in out and "first sample" in out
     assert "records            525 (GM: 334, H1: 191)" in out
     assert "bases              262,500" in out
     assert "[CLS]" in out

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import pyfaidx
 
 from .errors import InputFileError
 
@@ -79,3 +84,108 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
     if name is None:
         raise InputFileError(path, "no FASTA record found (empty file?)")
     yield finish()
+
+
+_CODES = np.full(256, 2, dtype=np.uint8)  # 0 = nucleotide, 1 = N or IUPAC ambiguity code, 2 = invalid
+for _char in "ACGTacgt":
+    _CODES[ord(_char)] = 0
+for _char in "NRYSWKMBDHVnryswkmbdhv":
+    _CODES[ord(_char)] = 1
+
+
+def genome_index_path(fasta: Path) -> str | None:
+    """Where pyfaidx keeps the ``.fai`` index: beside the FASTA, or in a cache when that folder is read-only."""
+    beside = Path(str(fasta) + ".fai")
+    if beside.exists() or os.access(fasta.parent, os.W_OK):
+        return None
+    key = hashlib.sha256(str(fasta.resolve()).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert")) / "fai"
+    cache.mkdir(parents=True, exist_ok=True)
+    return str(cache / f"{fasta.name}.{key}.fai")
+
+
+class Genome:
+    """A reference genome read through pyfaidx (plain FASTA, or bgzip-compressed with biopython installed).
+
+    ``fetch`` returns sequence as stored (lower case = soft-masked) after checking that every character is
+    a nucleotide, N or an IUPAC ambiguity code; an invalid character is reported with the FASTA line.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputFileError(self.path, "genome FASTA not found")
+        try:
+            self._fasta = pyfaidx.Fasta(
+                str(self.path),
+                indexname=genome_index_path(self.path),
+                as_raw=True,
+                sequence_always_upper=False,
+                strict_bounds=True,
+                read_ahead=None,
+            )
+        except (
+            pyfaidx.FastaIndexingError,
+            pyfaidx.UnsupportedCompressionFormat,
+            ValueError,
+            OSError,
+        ) as error:
+            raise InputFileError(self.path, f"cannot index the genome FASTA: {error}") from error
+        names = list(self._fasta.faidx.index)
+        if not names:
+            raise InputFileError(self.path, "no sequence in the genome FASTA (empty file?)")
+        self.sizes: dict[str, int] = {name: self._fasta.faidx.index[name].rlen for name in names}
+        self.chroms: list[str] = list(self.sizes)
+        self._header_lines = self._record_header_lines()
+
+    def _record_header_lines(self) -> dict[str, int]:
+        """1-based line number of each record's header, from the index (well-formed FASTA, as pyfaidx demands)."""
+        lines, line = {}, 1
+        for name, record in self._fasta.faidx.index.items():
+            lines[name] = line
+            line += 1 + -(-record.rlen // record.lenc if record.lenc else 0)
+        return lines
+
+    def fingerprint(self) -> str:
+        """Identifies the assembly by its chromosome names and lengths (cheap at genome scale)."""
+        digest = hashlib.sha256()
+        for name, size in self.sizes.items():
+            digest.update(f"{name}\t{size}\n".encode())
+        return digest.hexdigest()
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        """Sequence of ``chrom:[start, end)`` (0-based, half-open), validated."""
+        if chrom not in self.sizes:
+            raise KeyError(f"{self.path}: unknown chromosome {chrom!r}")
+        if not 0 <= start < end <= self.sizes[chrom]:
+            raise ValueError(
+                f"{self.path}: {chrom}:{start}-{end} is outside {chrom} (length {self.sizes[chrom]})"
+            )
+        sequence = self._fasta[chrom][start:end]
+        codes = _CODES[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)]
+        bad = np.flatnonzero(codes == 2)
+        if bad.size:
+            position = start + int(bad[0])
+            record = self._fasta.faidx.index[chrom]
+            line = self._header_lines[chrom] + 1 + position // record.lenc
+            raise InputFileError(
+                self.path,
+                f"invalid character {sequence[int(bad[0])]!r} in {chrom} at position {position} (0-based)",
+                line,
+            )
+        return sequence
+
+    def ambiguous_fraction(self, sequence: str) -> float:
+        """Fraction of N / IUPAC ambiguity codes in ``sequence``."""
+        if not sequence:
+            return 0.0
+        return float((_CODES[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)] == 1).mean())
+
+    def close(self) -> None:
+        self._fasta.close()
+
+    def __enter__(self) -> Genome:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

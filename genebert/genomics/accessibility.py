@@ -1,0 +1,271 @@
+"""Accessible regions per cell type, from peak files or from a peak x cell count matrix.
+
+Three inputs give the same thing, an :class:`Accessibility`: the union of regions over cell types (sorted in
+the genome's chromosome order) and, per cell type, which of them are accessible.
+
+* one BED / narrowPeak file per cell type;
+* a peak x cell count matrix (``matrix.mtx`` + ``peaks.bed`` + ``barcodes.tsv`` + a cell metadata table
+  with a cell-type column), summed into a pseudo-bulk track per cell type and binarised as in the paper
+  (section 4.1): a region is accessible in a cell type when its summed count is at least ``min_counts``
+  and at least ``min_cells`` cells of that type have a non-zero count (defaults 1 and 1: the paper's
+  "non-zero entries");
+* an AnnData ``.h5ad`` (cells x peaks, ``obs[cell_type_column]``, peaks from ``var`` columns
+  chrom/start/end or names such as ``chr1:100-600``); needs the optional ``anndata`` package.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import scipy.sparse
+
+from .errors import InputFileError
+from .intervals import RegionTable, read_bed, union_regions
+
+
+@dataclass
+class Accessibility:
+    """The union of accessible regions and per-cell-type membership.
+
+    Attributes:
+        regions: the union, sorted by (chromosome in genome order, start, end).
+        cell_types: names, in a stable (input) order.
+        members: for each cell type, sorted int64 indices into ``regions``.
+    """
+
+    regions: RegionTable
+    cell_types: list[str]
+    members: list[np.ndarray]
+
+    def membership_matrix(self) -> np.ndarray:
+        """Boolean (n_regions, n_cell_types)."""
+        matrix = np.zeros((len(self.regions), len(self.cell_types)), dtype=bool)
+        for column, indices in enumerate(self.members):
+            matrix[indices, column] = True
+        return matrix
+
+
+def from_peak_files(
+    peaks: Mapping[str, str | Path], chrom_sizes: Mapping[str, int], *, unknown_chroms: str = "error"
+) -> Accessibility:
+    """One peak file per cell type (``{"GM12878": "gm.narrowPeak", ...}``)."""
+    if not peaks:
+        raise ValueError("no peak files given")
+    tables = [read_bed(path, chrom_sizes, unknown_chroms=unknown_chroms) for path in peaks.values()]
+    union, members = union_regions(tables, list(chrom_sizes))
+    return Accessibility(union, list(peaks), members)
+
+
+def _read_lines(path: Path, what: str) -> list[str]:
+    if not path.is_file():
+        raise InputFileError(path, f"{what} not found")
+    lines = [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise InputFileError(path, f"empty {what}")
+    return lines
+
+
+def read_cell_metadata(path: Path, cell_type_column: str) -> dict[str, str]:
+    """Barcode -> cell type from a TSV/CSV whose first column is the barcode (a header row names columns)."""
+    lines = _read_lines(path, "cell metadata table")
+    delimiter = "\t" if "\t" in lines[0] else ","
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header = rows[0]
+    if cell_type_column not in header:
+        raise InputFileError(
+            path,
+            f"no column {cell_type_column!r} in the header (columns: {', '.join(h for h in header if h)})",
+            1,
+        )
+    column = header.index(cell_type_column)
+    cell_types: dict[str, str] = {}
+    for line_number, row in enumerate(rows[1:], start=2):
+        # a header one field shorter than the rows (R's write.table) names columns from the second field on
+        shift = 1 if len(row) == len(header) + 1 else 0
+        if len(row) <= column + shift:
+            raise InputFileError(
+                path, f"expected at least {column + shift + 1} fields, got {len(row)}", line_number
+            )
+        barcode = row[0]
+        if barcode in cell_types:
+            raise InputFileError(path, f"duplicate barcode {barcode!r}", line_number)
+        cell_types[barcode] = row[column + shift].strip()
+    return cell_types
+
+
+def from_count_matrix(
+    matrix_dir: str | Path,
+    cell_type_column: str,
+    chrom_sizes: Mapping[str, int],
+    *,
+    min_counts: int = 1,
+    min_cells: int = 1,
+    unknown_chroms: str = "error",
+    matrix_name: str = "matrix.mtx",
+    peaks_name: str = "peaks.bed",
+    barcodes_name: str = "barcodes.tsv",
+    metadata_name: str = "cell_metadata.tsv",
+) -> Accessibility:
+    """Pseudo-bulk accessibility from a peak x cell Matrix Market count matrix (the 10x-style layout).
+
+    Cells whose barcode is missing from the metadata, or whose cell type is empty or ``NA``, are left out.
+    With ``unknown_chroms="skip"``, peaks on chromosomes absent from the genome are left out.
+    """
+    folder = Path(matrix_dir)
+    peaks = read_bed(folder / peaks_name, chrom_sizes, unknown_chroms=unknown_chroms)
+    n_peaks = _count_intervals(folder / peaks_name) if unknown_chroms == "skip" else len(peaks)
+    barcodes = _read_lines(folder / barcodes_name, "barcodes file")
+    cell_type_of = read_cell_metadata(folder / metadata_name, cell_type_column)
+    matrix_path = folder / matrix_name
+    if not matrix_path.is_file():
+        raise InputFileError(matrix_path, "count matrix not found")
+    try:
+        counts = scipy.sparse.csr_matrix(scipy.io.mmread(str(matrix_path)))
+    except (ValueError, IndexError, OSError, TypeError) as error:
+        raise InputFileError(matrix_path, f"not a readable Matrix Market file: {error}") from error
+    if counts.shape == (len(barcodes), n_peaks) and counts.shape[0] != counts.shape[1]:
+        counts = counts.T.tocsr()  # stored cells x peaks
+    if counts.shape != (n_peaks, len(barcodes)):
+        raise InputFileError(
+            matrix_path,
+            f"matrix is {counts.shape[0]} x {counts.shape[1]} but {peaks_name} has {n_peaks} peaks and "
+            f"{barcodes_name} has {len(barcodes)} barcodes",
+        )
+    counts = counts[peaks.source_rows] if len(peaks) != n_peaks else counts
+    if counts.nnz and counts.data.min() < 0:
+        raise InputFileError(matrix_path, "negative counts")
+    labels = [cell_type_of.get(barcode, "") for barcode in barcodes]
+    return _pseudo_bulk(counts, labels, peaks, list(chrom_sizes), min_counts, min_cells, str(matrix_path))
+
+
+def from_h5ad(
+    path: str | Path,
+    cell_type_column: str,
+    chrom_sizes: Mapping[str, int],
+    *,
+    min_counts: int = 1,
+    min_cells: int = 1,
+) -> Accessibility:
+    """Pseudo-bulk accessibility from an AnnData file (cells x peaks)."""
+    path = Path(path)
+    try:
+        import anndata
+    except ImportError as error:
+        raise ImportError(
+            "reading .h5ad needs the optional dependency anndata: pip install 'genebert[h5ad]'"
+        ) from error
+    if not path.is_file():
+        raise InputFileError(path, "h5ad file not found")
+    try:
+        adata = anndata.read_h5ad(path)
+    except Exception as error:  # h5py raises many types for a damaged file
+        raise InputFileError(path, f"not a readable h5ad file: {error}") from error
+    if cell_type_column not in adata.obs.columns:
+        raise InputFileError(
+            path,
+            f"obs has no column {cell_type_column!r} (columns: {', '.join(map(str, adata.obs.columns))})",
+        )
+    peaks = _peaks_from_var(adata.var, path, chrom_sizes)
+    counts = scipy.sparse.csr_matrix(adata.X).T.tocsr()
+    labels = [
+        "" if value is None or value != value else str(value)
+        for value in adata.obs[cell_type_column].tolist()
+    ]
+    return _pseudo_bulk(counts, labels, peaks, list(chrom_sizes), min_counts, min_cells, str(path))
+
+
+_PEAK_NAME = re.compile(r"^(?P<chrom>[^:_\s]+)[:_](?P<start>\d+)[-_](?P<end>\d+)$")
+
+
+def _peaks_from_var(var, path: Path, chrom_sizes: Mapping[str, int]) -> RegionTable:
+    columns = {c.lower(): c for c in map(str, var.columns)}
+    if {"chrom", "start", "end"} <= columns.keys():
+        triples = zip(
+            var[columns["chrom"]].astype(str), var[columns["start"]], var[columns["end"]], strict=True
+        )
+    else:
+        triples = []
+        for name in map(str, var.index):
+            match = _PEAK_NAME.match(name)
+            if match is None:
+                raise InputFileError(
+                    path, f"peak {name!r}: var needs chrom/start/end columns or names like chr1:100-600"
+                )
+            triples.append((match["chrom"], match["start"], match["end"]))
+    chroms: dict[str, int] = {}
+    codes, starts, ends = [], [], []
+    for number, (chrom, start, end) in enumerate(triples, start=1):
+        start, end = int(start), int(end)
+        where = f"peak {number} ({chrom}:{start}-{end})"
+        if chrom not in chrom_sizes:
+            raise InputFileError(path, f"{where}: unknown chromosome {chrom!r} (not in the genome)")
+        if not 0 <= start < end <= chrom_sizes[chrom]:
+            raise InputFileError(
+                path, f"{where}: coordinates outside {chrom} (length {chrom_sizes[chrom]}) or start >= end"
+            )
+        codes.append(chroms.setdefault(chrom, len(chroms)))
+        starts.append(start)
+        ends.append(end)
+    if not starts:
+        raise InputFileError(path, "no peaks in var")
+    return RegionTable(
+        list(chroms), np.asarray(codes, np.int32), np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+    )
+
+
+def _count_intervals(path: Path) -> int:
+    """Intervals in a BED file, every chromosome included (the matrix has a row for each)."""
+    return len(read_bed(path))
+
+
+def _pseudo_bulk(
+    counts: scipy.sparse.csr_matrix,
+    labels: Sequence[str],
+    peaks: RegionTable,
+    chrom_order: list[str],
+    min_counts: int,
+    min_cells: int,
+    source: str,
+) -> Accessibility:
+    """Sum cells per cell type (peaks x types) and binarise with ``min_counts`` / ``min_cells``."""
+    if min_counts < 1 or min_cells < 1:
+        raise ValueError("min_counts and min_cells must be at least 1")
+    cell_types = sorted({label for label in labels if label and label.upper() not in ("NA", "NAN", "NONE")})
+    if not cell_types:
+        raise InputFileError(source, "no cell has a cell type (check the barcodes and the cell-type column)")
+    column_of = {name: i for i, name in enumerate(cell_types)}
+    cells = [i for i, label in enumerate(labels) if label in column_of]
+    assignment = scipy.sparse.csr_matrix(
+        (np.ones(len(cells)), (cells, [column_of[labels[i]] for i in cells])),
+        shape=(len(labels), len(cell_types)),
+    )
+    summed = np.asarray((counts @ assignment).todense())
+    nonzero = counts.copy()
+    nonzero.data = (nonzero.data > 0).astype(np.float64)
+    cells_with_signal = np.asarray((nonzero @ assignment).todense())
+    accessible = (summed >= min_counts) & (cells_with_signal >= min_cells)
+    tables = [peaks.take(np.flatnonzero(accessible[:, column])) for column in range(len(cell_types))]
+    union, members = union_regions(tables, chrom_order)
+    return Accessibility(union, cell_types, members)
+
+
+def combine(parts: Sequence[Accessibility], chrom_order: Sequence[str]) -> Accessibility:
+    """Join accessibility from several inputs (e.g. two count matrices): union of regions, all cell types.
+
+    Raises:
+        ValueError: a cell type appears in more than one input.
+    """
+    names = [name for part in parts for name in part.cell_types]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ValueError(f"cell types given by more than one input: {duplicated}")
+    tables = [part.regions.take(members) for part in parts for members in part.members]
+    union, members = union_regions(tables, list(chrom_order))
+    return Accessibility(union, names, members)
