@@ -16,4 +16,30 @@ AutoTokenizer.register(GeneBertConfig, tokenizer_class=GeneBertTokenizer, exist_
 # trust_remote_code=True where genebert is not installed.
 GeneBertTokenizer.register_for_auto_class("AutoTokenizer")
 
-__all__ = ["GeneBertConfig", "GeneBertTokenizer", "__version__"]
+# --- model classes (issue 3) ---
+from transformers import AutoModel, AutoModelForPreTraining, AutoModelForSequenceClassification  # noqa: E402
+
+from .modeling_genebert import (  # noqa: E402
+    GeneBertForPreTraining,
+    GeneBertForPreTrainingOutput,
+    GeneBertForSequenceClassification,
+    GeneBertModel,
+    GeneBertPreTrainedModel,
+    GeneBertRegionEncoder,
+)
+
+AutoModel.register(GeneBertConfig, GeneBertModel, exist_ok=True)
+AutoModelForPreTraining.register(GeneBertConfig, GeneBertForPreTraining, exist_ok=True)
+AutoModelForSequenceClassification.register(GeneBertConfig, GeneBertForSequenceClassification, exist_ok=True)
+
+__all__ = [
+    "GeneBertConfig",
+    "GeneBertForPreTraining",
+    "GeneBertForPreTrainingOutput",
+    "GeneBertForSequenceClassification",
+    "GeneBertModel",
+    "GeneBertPreTrainedModel",
+    "GeneBertRegionEncoder",
+    "GeneBertTokenizer",
+    "__version__",
+]

@@ -22,5 +22,6 @@ def test_readme_quickstart_runs(tmp_path, capsys):
     finally:
         os.chdir(cwd)
     out = capsys.readouterr().out
-    assert "ACGTACGTTAGC TTGACA" in out
-    assert (tmp_path / "my-tokenizer" / "vocab.txt").is_file()
+    assert "ACGTACGTTAGCCGATTA TTGACAGGCTAGCTAAC torch.Size([1, 28, 4101]) torch.Size([1, 1])" in out
+    for name in ("vocab.txt", "config.json", "model.safetensors", "modeling_genebert.py", "tokenization_genebert.py"):
+        assert (tmp_path / "my-genebert" / name).is_file(), name
