@@ -14,18 +14,13 @@ import argparse
 import time
 from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
+from .demo import demo_data_path
 from .genomics.sequences import read_fasta
 from .tokenization_genebert import GeneBertTokenizer
 
 DEMO_FASTA = "chromvar_chr22_peaks.fa"
-
-
-def demo_data_path(name: str) -> Path:
-    """A file or folder of the embedded demo data (``genebert/demo_data``, see its PROVENANCE.md)."""
-    return Path(str(resources.files("genebert") / "demo_data" / name))
 
 
 def demo_fasta_path() -> Path:
@@ -34,29 +29,30 @@ def demo_fasta_path() -> Path:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Build a corpus from the embedded real data (hg19 chr22 slice, two scATAC data sets, JASPAR 2018) and
-    tokenize the chromVAR chr22 peaks. Pre-training joins the demo when it lands."""
-    from .genomics.corpus import build_corpus, load_corpus
-    from .genomics.motifs import load_motifs
+    """Real data to a pre-trained model and a report, on a CPU: build corpora (embedded real data and a synthetic
+    one with planted motifs), pre-train the tiny preset, evaluate against baselines, write report.md."""
+    from .demo import DemoSettings
+    from .demo import run_demo as run
 
-    genome = demo_data_path("chr22_head.fa.gz")
-    args.genome, args.peaks, args.h5ad, args.skip_unknown_chroms = genome, None, None, False
-    args.matrix_dir = [demo_data_path("scatac_chromvar_chr22"), demo_data_path("scatac_hemato_chr22")]
-    args.cell_type_column = ["Cell_Type", "BioClassification"]
-    args.min_counts = args.min_cells = 1
-    from .genomics.sequences import Genome
+    settings = DemoSettings(real_steps=args.real_steps, synthetic_steps=args.synthetic_steps, seed=args.seed)
+    run(args.out, settings, progress=not args.no_progress)
+    if args.fasta is not None:
+        print()
+        return _tokenize_fasta(args.fasta, args.kmer)
+    return 0
 
-    with Genome(genome) as reference:
-        sizes = dict(reference.sizes)
-    print("GeneBERT demo 1/2: building the pre-training corpus from the embedded real data")
-    summary = build_corpus(genome, _load_accessibility(args, sizes), load_motifs("JASPAR2018"), args.out / "corpus")
-    print(summary.format())
-    corpus = load_corpus(args.out / "corpus")
-    first = corpus.samples[0]
-    print(f"  first sample       {first['cell_type']} {first['chrom']} regions {first['region_ids']}")
-    print()
-    print("GeneBERT demo 2/2: tokenizing the chromVAR chr22 peaks")
+
+def run_tokenize(args: argparse.Namespace) -> int:
+    """Tokenize a FASTA file (the embedded chromVAR chr22 peaks by default) and print a summary."""
     return _tokenize_fasta(args.fasta or demo_fasta_path(), args.kmer)
+
+
+def run_pretrain(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Pre-train on a corpus: the arguments of run_scripts/run_pretraining.py (``genebert pretrain --help``)."""
+    from .training.pretrain import main as pretrain
+
+    pretrain(list(extra))
+    return 0
 
 
 def _tokenize_fasta(fasta: Path, kmer: int) -> int:
@@ -75,13 +71,21 @@ def _tokenize_fasta(fasta: Path, kmer: int) -> int:
     bases = sum(len(s) for s in sequences)
     n_bases = sum(s.upper().count("N") for s in sequences)
     print(f"  fasta              {fasta}")
-    print(f"  records            {len(records)} ({', '.join(f'{k}: {v}' for k, v in sorted(labels.items()))})")
+    print(
+        f"  records            {len(records)} ({', '.join(f'{k}: {v}' for k, v in sorted(labels.items()))})"
+    )
     print(f"  bases              {bases:,} ({n_bases / max(bases, 1):.1%} N)")
     print(f"  k                  {tokenizer.kmer} (vocabulary {len(tokenizer):,} tokens)")
-    print(f"  batch              {ids.shape[0]} x {ids.shape[1]} (padded, truncated to {tokenizer.model_max_length})")
-    print(f"  k-mer tokens       {kmer_tokens:,} ({unknown / max(kmer_tokens, 1):.1%} [UNK]: k-mers touching N)")
+    print(
+        f"  batch              {ids.shape[0]} x {ids.shape[1]} (padded, truncated to {tokenizer.model_max_length})"
+    )
+    print(
+        f"  k-mer tokens       {kmer_tokens:,} ({unknown / max(kmer_tokens, 1):.1%} [UNK]: k-mers touching N)"
+    )
     print(f"  time               {seconds * 1e3:.1f} ms ({real_tokens / seconds / 1e6:.1f} M tokens/s)")
-    print(f"  first record       {records[0].name} -> {tokenizer.convert_ids_to_tokens(ids[0][:4].tolist())} ...")
+    print(
+        f"  first record       {records[0].name} -> {tokenizer.convert_ids_to_tokens(ids[0][:4].tolist())} ..."
+    )
     return 0
 
 
@@ -250,18 +254,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="run the demo on the embedded real data", description=run_demo.__doc__
+        "demo", help="the end-to-end demo on the embedded real data", description=run_demo.__doc__
     )
-    demo.add_argument("--kmer", type=int, default=6, help="k of the k-mer tokens (3..6)")
-    demo.add_argument("--fasta", type=Path, default=None, help="a FASTA file to tokenize instead of the demo peaks")
-    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="where the demo writes its outputs")
+    demo.add_argument("--real-steps", type=int, default=150, help="pre-training steps on the real corpus")
+    demo.add_argument(
+        "--synthetic-steps", type=int, default=600, help="pre-training steps on the synthetic corpus"
+    )
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--kmer", type=int, default=6, help="k for --fasta")
+    demo.add_argument("--fasta", type=Path, default=None, help="also tokenize this FASTA file and summarise")
+    demo.add_argument(
+        "--out", type=Path, default=Path("outputs/demo"), help="where the demo writes its outputs"
+    )
     demo.set_defaults(handler=run_demo)
+    tokenize = commands.add_parser(
+        "tokenize", help="tokenize a FASTA file and summarise", description=run_tokenize.__doc__
+    )
+    tokenize.add_argument("--kmer", type=int, default=6, help="k of the k-mer tokens (3..6)")
+    tokenize.add_argument(
+        "--fasta", type=Path, default=None, help="a FASTA file (default: the embedded demo peaks)"
+    )
+    tokenize.set_defaults(handler=run_tokenize)
+    pretrain = commands.add_parser(
+        "pretrain",
+        help="pre-train on a corpus (arguments of run_pretraining.py)",
+        add_help=False,
+        prog="genebert pretrain",
+        description=run_pretrain.__doc__,
+    )
+    pretrain.set_defaults(handler=run_pretrain, passthrough=True)
     _add_build_corpus(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        return args.handler(args, extra)
+    if extra:
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     return args.handler(args)
 
 

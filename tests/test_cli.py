@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -17,16 +18,28 @@ def test_embedded_demo_data_is_packaged():
     assert all(len(r.sequence) == 500 for r in records)
 
 
-def test_demo_prints_summary(capsys, tmp_path):
+def test_demo_end_to_end_small(capsys, tmp_path):
+    """The demo's whole path with 2 training steps per corpus (the full demo is `make demo`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        assert main(["demo", "--out", str(tmp_path)]) == 0
+        assert main(["demo", "--out", str(tmp_path), "--real-steps", "2", "--synthetic-steps", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert (tmp_path / "corpus" / "metadata.json").is_file()
-    assert "motifs        579" in out and "first sample" in out
+    assert "motifs        579" in out and "report:" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "| real |" in report and "| synthetic |" in report
+    for name in ("real", "synthetic"):
+        assert (tmp_path / name / "corpus" / "metadata.json").is_file()
+        assert (tmp_path / name / "model" / "model.safetensors").is_file()
+        assert (tmp_path / name / "model" / "training_curves.png").is_file()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"mgm_accuracy", "mgm_neighbour_copy_accuracy", "srm_chance", "ngsp_accuracy"} <= results["synthetic"]["held_out"].keys()
+
+
+def test_tokenize_prints_summary(capsys):
+    assert main(["tokenize"]) == 0
+    out = capsys.readouterr().out
     assert "records            525 (GM: 334, H1: 191)" in out
-    assert "bases              262,500" in out
-    assert "[CLS]" in out
+    assert "bases              262,500" in out and "[CLS]" in out
 
 
 def test_console_script_help():

@@ -1,0 +1,345 @@
+"""Pre-train GeneBERT on a corpus built by ``genebert build-corpus`` (run_scripts/run_pretraining.py, ``genebert pretrain``).
+
+Runs as it is on one CPU, and unchanged under ``torchrun --nproc_per_node N`` or ``accelerate launch`` (see
+run_scripts/configs/README.md for DDP, DeepSpeed ZeRO-2/3 and FSDP)::
+
+    python run_scripts/run_pretraining.py --corpus_dir outputs/demo/corpus --output_dir outputs/pretrain --preset tiny
+    accelerate launch --config_file run_scripts/configs/multi_gpu.yaml run_scripts/run_pretraining.py \\
+        --corpus_dir corpus --output_dir out
+    python run_scripts/run_pretraining.py args.yaml     # the same arguments in a YAML or JSON file
+
+Defaults reproduce the paper's recipe at full scale (section 4.1): BERT-base + swin_tiny, 120k steps, learning
+rate 4e-4 with warm-up, a global batch of 2,000 (250 per device on 8 devices), lambda 0.5, 15 % of k-mers masked,
+then 20 % for the last 20k steps. ``--preset tiny`` is a CPU-sized run of the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import HfArgumentParser, TrainingArguments, set_seed
+
+from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+from genebert.data import DataCollatorForGenomeModeling, RegionStore
+from genebert.genomics.corpus import load_corpus
+from genebert.training import (
+    CollatorEpochCallback,
+    GeneBertTrainer,
+    MaskRateScheduleCallback,
+    corpus_info_from,
+)
+
+logger = logging.getLogger("genebert.pretrain")
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(
+        default="base", metadata={"help": "architecture preset: 'tiny' (CPU) or 'base' (the paper)"}
+    )
+    config_name: str | None = field(
+        default=None, metadata={"help": "a GeneBertConfig JSON file or directory"}
+    )
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "continue from a GeneBERT checkpoint (local directory or Hub id)"}
+    )
+    dnabert_checkpoint: str | None = field(
+        default=None,
+        metadata={"help": "initialise the sequence tower from a DNABERT-style BertForMaskedLM checkpoint"},
+    )
+    region_backbone: str | None = field(
+        default=None, metadata={"help": "timm model name of the region tower"}
+    )
+    region_input_mode: str | None = field(default=None, metadata={"help": "'pad' or 'resize'"})
+    region_pretrained: str | None = field(
+        default=None,
+        metadata={"help": "region tower weights: 'true' (timm Hub default), a Hub id or a local file"},
+    )
+    use_mgm: bool = field(default=True, metadata={"help": "masked genome modelling loss"})
+    use_ngsp: bool = field(default=True, metadata={"help": "next genome-segment prediction loss"})
+    use_srm: bool = field(default=True, metadata={"help": "sequence-region matching loss"})
+    srm_weight: float = field(default=0.5, metadata={"help": "lambda: total = MGM + NGSP + lambda * SRM"})
+    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'"})
+    config_overrides: str | None = field(
+        default=None,
+        metadata={"help": "comma-separated config overrides, e.g. 'hidden_size=128,num_hidden_layers=4'"},
+    )
+
+
+@dataclass
+class DataArguments:
+    corpus_dir: str = field(metadata={"help": "a corpus directory from `genebert build-corpus`"})
+    validation_fraction: float = field(default=0.02, metadata={"help": "samples held out for evaluation"})
+    max_train_samples: int | None = field(default=None)
+    max_eval_samples: int | None = field(default=None)
+    mask_rate: float = field(default=0.15, metadata={"help": "k-mer mask rate at the start"})
+    final_mask_rate: float = field(
+        default=0.20, metadata={"help": "k-mer mask rate for the last part of training"}
+    )
+    mask_switch_fraction: float = field(
+        default=5 / 6,
+        metadata={"help": "fraction of max_steps after which final_mask_rate applies (paper: 100k/120k)"},
+    )
+    mean_span_bp: float = field(default=1.0, metadata={"help": "mean hidden-nucleotide span (1 = DNABERT)"})
+    negative_probability: float = field(
+        default=0.5, metadata={"help": "NGSP: chance of a segment B from elsewhere"}
+    )
+
+
+@dataclass
+class GeneBertPretrainingArguments(TrainingArguments):
+    output_dir: str = field(default="outputs/pretrain")
+    max_steps: int = field(default=120_000)
+    learning_rate: float = field(default=4e-4)
+    warmup_steps: float = field(default=10_000)
+    weight_decay: float = field(default=0.01)
+    adam_beta2: float = field(default=0.98)
+    adam_epsilon: float = field(default=1e-6)
+    per_device_train_batch_size: int = field(default=250)
+    per_device_eval_batch_size: int = field(default=250)
+    logging_steps: float = field(default=100)
+    save_steps: float = field(default=2_000)
+    eval_strategy: str = field(default="steps")
+    eval_steps: float | None = field(default=2_000)
+    save_total_limit: int | None = field(default=3)
+    remove_unused_columns: bool = field(default=False)
+    prediction_loss_only: bool = field(default=True)
+    save_safetensors: bool = field(default=True)
+
+
+PRESETS: dict[str, dict] = {
+    # A CPU run of the same code: a few minutes on 2 cores for the demo corpus.
+    "tiny": {
+        "max_steps": 200,
+        "learning_rate": 1e-3,
+        "warmup_steps": 10,
+        "per_device_train_batch_size": 16,
+        "per_device_eval_batch_size": 16,
+        "logging_steps": 10,
+        "save_steps": 100,
+        "eval_steps": 50,
+        "validation_fraction": 0.1,
+        "dataloader_num_workers": 0,
+    },
+    "base": {},
+}
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, GeneBertPretrainingArguments]:
+    parser = HfArgumentParser((ModelArguments, DataArguments, GeneBertPretrainingArguments))
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        path = Path(argv[0]).resolve()
+        values = json.loads(path.read_text()) if path.suffix == ".json" else _read_yaml(path)
+        argv = _to_argv(values)
+    preset = _peek(argv, "--preset") or "base"
+    if preset not in PRESETS:
+        raise SystemExit(f"--preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    parser.set_defaults(report_to="none", **PRESETS[preset])
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        # Several processes without GPUs (torchrun / accelerate launch on CPU): transformers only sets up
+        # gloo DDP when told to use the CPU; otherwise each process would silently train alone.
+        parser.set_defaults(use_cpu=True)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def _to_argv(values: dict) -> list[str]:
+    argv = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            argv += [f"--{key}", str(value).lower()]
+        elif isinstance(value, list):
+            argv += [f"--{key}", *map(str, value)]
+        elif value is not None:
+            argv += [f"--{key}", str(value)]
+    return argv
+
+
+def _peek(argv: list[str], flag: str) -> str | None:
+    for index, item in enumerate(argv):
+        if item == flag and index + 1 < len(argv):
+            return argv[index + 1]
+        if item.startswith(flag + "="):
+            return item.split("=", 1)[1]
+    return None
+
+
+def _parse_overrides(text: str | None) -> dict:
+    overrides = {}
+    for item in filter(None, (text or "").split(",")):
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--config_overrides takes key=value pairs, got {item!r}")
+        try:
+            overrides[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = raw
+    return overrides
+
+
+def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
+    corpus_config = corpus.metadata["config"]
+    if model_args.config_name:
+        config = GeneBertConfig.from_pretrained(model_args.config_name)
+    elif model_args.preset == "tiny":
+        config = GeneBertConfig.tiny()
+    else:
+        config = GeneBertConfig.base()
+    updates = {
+        "kmer": corpus_config["kmer"],
+        "num_regions": corpus_config["regions_per_sample"],
+        "num_motifs": len(corpus.motif_names),
+        "use_mgm": model_args.use_mgm,
+        "use_ngsp": model_args.use_ngsp,
+        "use_srm": model_args.use_srm,
+        "srm_weight": model_args.srm_weight,
+    }
+    for name in ("region_backbone", "region_input_mode"):
+        if getattr(model_args, name) is not None:
+            updates[name] = getattr(model_args, name)
+    if model_args.region_pretrained is not None:
+        value = model_args.region_pretrained
+        updates["region_pretrained"] = (
+            value.lower() == "true" if value.lower() in ("true", "false") else value
+        )
+    updates.update(_parse_overrides(model_args.config_overrides))
+    values = {**config.to_dict(), **updates}
+    for key in ("model_type", "transformers_version", "architectures", "auto_map", "vocab_size"):
+        values.pop(key, None)
+    config = GeneBertConfig(**values)
+    config.motif_names = corpus.motif_names  # saved with every checkpoint: the region matrix's column order
+    return config
+
+
+def check_motifs_match(config: GeneBertConfig, corpus) -> None:
+    names = getattr(config, "motif_names", None)
+    if config.num_motifs != len(corpus.motif_names):
+        raise SystemExit(
+            f"the model expects {config.num_motifs} motifs but the corpus has {len(corpus.motif_names)}"
+        )
+    if names is not None and list(names) != corpus.motif_names:
+        differing = [
+            (i, a, b) for i, (a, b) in enumerate(zip(names, corpus.motif_names, strict=True)) if a != b
+        ]
+        raise SystemExit(f"the model's motifs differ from the corpus's, first at column {differing[0]}")
+
+
+def split_samples(corpus, data_args: DataArguments, seed: int):
+    samples = corpus.samples
+    order = np.random.default_rng(seed).permutation(len(samples))
+    n_eval = round(len(samples) * data_args.validation_fraction) if data_args.validation_fraction > 0 else 0
+    if data_args.validation_fraction > 0 and len(samples) > 1:
+        n_eval = max(1, n_eval)
+    eval_indices, train_indices = np.sort(order[:n_eval]), np.sort(order[n_eval:])
+    if data_args.max_train_samples:
+        train_indices = train_indices[: data_args.max_train_samples]
+    if data_args.max_eval_samples:
+        eval_indices = eval_indices[: data_args.max_eval_samples]
+    train = samples.select(train_indices)
+    evaluation = samples.select(eval_indices) if len(eval_indices) else None
+    return train, evaluation
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    set_seed(training_args.seed)
+
+    corpus = load_corpus(data_args.corpus_dir)
+    train_dataset, eval_dataset = split_samples(corpus, data_args, training_args.seed)
+    if eval_dataset is None and training_args.eval_strategy != "no":
+        training_args.eval_strategy = "no"
+    tokenizer = GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"])
+
+    if model_args.model_name_or_path:
+        model = GeneBertForPreTraining.from_pretrained(
+            model_args.model_name_or_path, attn_implementation=model_args.attn_implementation
+        )
+        check_motifs_match(model.config, corpus)
+    else:
+        config = build_config(model_args, corpus)
+        config._attn_implementation = model_args.attn_implementation
+        if model_args.dnabert_checkpoint:
+            model, report = GeneBertForPreTraining.from_dnabert(
+                model_args.dnabert_checkpoint, config=config, output_loading_info=True
+            )
+            logger.info("sequence tower from %s: %s", model_args.dnabert_checkpoint, report)
+        else:
+            model = GeneBertForPreTraining(config)
+        if model.region_encoder is not None:
+            model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
+
+    store = RegionStore(corpus.regions)
+    sample_ids = np.asarray(corpus.samples["region_ids"])
+    collator = DataCollatorForGenomeModeling(
+        tokenizer,
+        store,
+        sample_ids,
+        mask_rate=data_args.mask_rate,
+        mean_span_bp=data_args.mean_span_bp,
+        negative_probability=data_args.negative_probability,
+        seed=training_args.seed,
+    )
+    callbacks = [
+        MaskRateScheduleCallback(
+            collator, data_args.mask_rate, data_args.final_mask_rate, data_args.mask_switch_fraction
+        ),
+        CollatorEpochCallback(collator),
+    ]
+    trainer = GeneBertTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        corpus_info=corpus_info_from(corpus),
+    )
+    world = training_args.world_size
+    global_batch = (
+        training_args.per_device_train_batch_size * world * training_args.gradient_accumulation_steps
+    )
+    contrastive = training_args.per_device_train_batch_size * world
+    if trainer.is_world_process_zero():
+        logger.info(
+            "world size %d, global batch %d, contrastive batch %d (SRM negatives gathered across processes), "
+            "train samples %d, eval samples %d, parameters %.1fM",
+            world,
+            global_batch,
+            contrastive,
+            len(train_dataset),
+            len(eval_dataset or []),
+            sum(p.numel() for p in model.parameters()) / 1e6,
+        )
+    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    metrics = dict(result.metrics)
+    metrics.update(world_size=world, global_batch_size=global_batch, contrastive_batch_size=contrastive)
+    if eval_dataset is not None:
+        metrics.update(trainer.evaluate())
+    if trainer.is_world_process_zero():
+        output = Path(training_args.output_dir)
+        tokenizer.save_pretrained(output)
+        (output / "all_results.json").write_text(json.dumps(metrics, indent=1) + "\n")
+        (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+        final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
+        logger.info("done: final train loss %.4f, model in %s", final_loss, output)
+    return metrics
+
+

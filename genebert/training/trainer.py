@@ -1,0 +1,207 @@
+"""GeneBertTrainer: transformers' Trainer with GeneBERT's losses and metrics, and corpus-aware checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from typing import Any
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+CORPUS_INFO_FILE = "genebert_corpus.json"
+
+# Each metric is a (numerator, denominator) pair summed over steps (and processes) and divided at log time,
+# so an average over batches of different sizes is exact.
+_METRICS = (
+    "loss_mgm",
+    "loss_ngsp",
+    "loss_srm",
+    "mgm_accuracy",
+    "ngsp_accuracy",
+    "srm_top1_seq2region",
+    "srm_top1_region2seq",
+    "srm_contrastive_batch",
+)
+
+
+def pretraining_metric_sums(outputs: Any, inputs: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+    """Per-batch (sum, count) of every pre-training metric that this batch's outputs allow.
+
+    - ``loss_*``: the loss terms (weighted by batch, i.e. averaged over batches).
+    - ``mgm_accuracy``: top-1 accuracy of the k-mer prediction over masked tokens.
+    - ``ngsp_accuracy``: next genome-segment prediction accuracy.
+    - ``srm_top1_seq2region`` / ``srm_top1_region2seq``: top-1 retrieval of the matching region matrix for each
+      sequence (and back) among the contrastive batch (the global batch under distributed training).
+    - ``srm_contrastive_batch``: how many region matrices each sequence is contrasted with (the global batch).
+    """
+    sums: dict[str, tuple[float, float]] = {}
+    batch = inputs["input_ids"].shape[0]
+    for name in ("mgm", "ngsp", "srm"):
+        value = getattr(outputs, f"{name}_loss", None)
+        if value is not None:
+            sums[f"loss_{name}"] = (float(value.detach()) * batch, batch)
+    labels = inputs.get("labels")
+    logits = getattr(outputs, "masked_prediction_logits", None)
+    if labels is not None and logits is not None:
+        targets = labels[labels != -100]
+        sums["mgm_accuracy"] = (float((logits.argmax(-1) == targets).sum()), targets.numel())
+    if outputs.ngsp_logits is not None and inputs.get("next_segment_label") is not None:
+        predicted = outputs.ngsp_logits.argmax(-1)
+        sums["ngsp_accuracy"] = (float((predicted == inputs["next_segment_label"].view(-1)).sum()), batch)
+    if outputs.logits_per_sequence is not None:
+        local = outputs.logits_per_sequence.shape[0]
+        offset = _contrastive_offset(outputs.logits_per_sequence)
+        targets = torch.arange(local, device=outputs.logits_per_sequence.device) + offset
+        sums["srm_top1_seq2region"] = (
+            float((outputs.logits_per_sequence.argmax(-1) == targets).sum()),
+            local,
+        )
+        sums["srm_top1_region2seq"] = (float((outputs.logits_per_region.argmax(-1) == targets).sum()), local)
+        sums["srm_contrastive_batch"] = (float(outputs.logits_per_sequence.shape[1]), 1.0)
+    return sums
+
+
+def _contrastive_offset(logits: torch.Tensor) -> int:
+    """Row offset of this process's samples in the gathered contrastive batch (equal local batch sizes)."""
+    if logits.shape[1] == logits.shape[0] or not (
+        torch.distributed.is_available() and torch.distributed.is_initialized()
+    ):
+        return 0
+    return torch.distributed.get_rank() * logits.shape[0]
+
+
+class GeneBertTrainer(Trainer):
+    """A `transformers.Trainer` for GeneBERT pre-training.
+
+    On top of the Trainer it logs every loss term and the accuracies of the three tasks (``train_*`` in the
+    training logs, ``eval_*`` from ``evaluate``), and writes the corpus's motif names and standardisation
+    statistics into every checkpoint (``genebert_corpus.json``; the model's region tower also keeps the
+    statistics as buffers and ``config.motif_names`` keeps the names).
+
+    Args:
+        corpus_info: ``{"motif_names": [...], "motif_mean": [...], "motif_std": [...], ...}`` to save with
+            checkpoints (see :func:`corpus_info_from`).
+        Other arguments: as `transformers.Trainer`.
+    """
+
+    def __init__(self, *args: Any, corpus_info: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.corpus_info = corpus_info
+        self._metric_sums: dict[str, dict[str, list[float]]] = {
+            "train": defaultdict(lambda: [0.0, 0.0]),
+            "eval": defaultdict(lambda: [0.0, 0.0]),
+        }
+
+    def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
+        outputs = model(**inputs)
+        split = "train" if model.training else "eval"
+        for name, (total, count) in pretraining_metric_sums(outputs, inputs).items():
+            entry = self._metric_sums[split][name]
+            entry[0] += total
+            entry[1] += count
+        loss = outputs.loss
+        if self.args.n_gpu > 1:  # DataParallel gathers one loss per device
+            loss = loss.mean()
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only: bool, ignore_keys=None):
+        """Evaluation computes the loss and the metrics; pre-training has no per-example predictions to keep."""
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
+
+    def _reduced_metrics(self, split: str, prefix: str) -> dict[str, float]:
+        sums = self._metric_sums[split]
+        if not sums:
+            return {}
+        names = [name for name in _METRICS if name in sums]
+        local = torch.tensor([sums[n] for n in names], dtype=torch.float64, device=self.args.device)
+        total = (
+            self.accelerator.reduce(local, reduction="sum") if self.accelerator.num_processes > 1 else local
+        )
+        sums.clear()
+        return {
+            f"{prefix}{name}": round(float(s / c), 6)
+            for name, (s, c) in zip(names, total.tolist(), strict=True)
+            if c > 0
+        }
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and not any(key.startswith("eval_") for key in logs):
+            logs = {**logs, **self._reduced_metrics("train", "train_")}
+        super().log(logs, start_time)
+
+    def evaluation_loop(self, *args: Any, **kwargs: Any):
+        self._metric_sums["eval"].clear()
+        output = super().evaluation_loop(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", args[3] if len(args) > 3 else "eval")
+        output.metrics.update(self._reduced_metrics("eval", f"{prefix}_"))
+        return output
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        super()._save(output_dir, state_dict)
+        if self.corpus_info is not None:
+            target = os.path.join(output_dir or self.args.output_dir, CORPUS_INFO_FILE)
+            temporary = target + ".tmp"
+            with open(temporary, "w") as handle:
+                json.dump(self.corpus_info, handle, indent=1)
+            os.replace(temporary, target)
+
+
+def corpus_info_from(corpus) -> dict:
+    """What a checkpoint needs to know about the corpus it was trained on."""
+    metadata = corpus.metadata
+    return {
+        "motif_names": corpus.motif_names,
+        "motif_mean": corpus.motif_mean.tolist(),
+        "motif_std": corpus.motif_std.tolist(),
+        "motif_fingerprint": metadata["motifs"]["fingerprint"],
+        "genome_fingerprint": metadata["genome"]["fingerprint"],
+        "cell_types": metadata["accessibility"]["cell_types"],
+        "config": metadata["config"],
+    }
+
+
+class MaskRateScheduleCallback(TrainerCallback):
+    """The paper's schedule: mask ``initial_rate`` of k-mers, then ``final_rate`` for the last part of training.
+
+    The switch happens at ``switch_fraction`` of ``max_steps`` (paper: 15 % for 100k steps, then 20 % for the
+    last 20k of 120k, i.e. switch_fraction = 5/6).
+    """
+
+    def __init__(
+        self, collator, initial_rate: float = 0.15, final_rate: float = 0.20, switch_fraction: float = 5 / 6
+    ):
+        if not 0.0 <= switch_fraction <= 1.0:
+            raise ValueError("switch_fraction must be in [0, 1]")
+        self.collator = collator
+        self.initial_rate, self.final_rate, self.switch_fraction = initial_rate, final_rate, switch_fraction
+
+    def rate_at(self, step: int, max_steps: int) -> float:
+        return (
+            self.final_rate
+            if max_steps > 0 and step >= self.switch_fraction * max_steps
+            else self.initial_rate
+        )
+
+    def on_step_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
+    ) -> None:
+        self.collator.mask_rate = self.rate_at(state.global_step, state.max_steps)
+
+    on_train_begin = on_step_begin
+
+
+class CollatorEpochCallback(TrainerCallback):
+    """Tells the collator the epoch, so that its per-batch randomness differs between epochs."""
+
+    def __init__(self, collator):
+        self.collator = collator
+
+    def on_epoch_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
+    ) -> None:
+        self.collator.epoch = int(state.epoch or 0)

@@ -1,0 +1,202 @@
+"""Pre-training: mask schedule, GeneBertTrainer metrics and checkpoints, resume, the run script, 2 processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+from transformers import AutoModelForPreTraining, TrainerControl, TrainerState
+
+from genebert.training import MaskRateScheduleCallback
+from genebert.training.pretrain import main as run_pretraining
+
+TINY = [
+    "--preset",
+    "tiny",
+    "--per_device_train_batch_size",
+    "4",
+    "--per_device_eval_batch_size",
+    "4",
+    "--warmup_steps",
+    "2",
+    "--dataloader_num_workers",
+    "0",
+    "--seed",
+    "11",
+]
+
+
+class _Collator:
+    mask_rate = 0.0
+
+
+def test_mask_rate_schedule_switches_for_the_last_sixth():
+    collator = _Collator()
+    callback = MaskRateScheduleCallback(collator)
+    state = TrainerState(max_steps=120_000)
+    for step, expected in ((0, 0.15), (99_999, 0.15), (100_000, 0.20), (119_999, 0.20)):
+        state.global_step = step
+        callback.on_step_begin(None, state, TrainerControl())
+        assert collator.mask_rate == expected
+    custom = MaskRateScheduleCallback(collator, 0.1, 0.3, switch_fraction=0.5)
+    assert custom.rate_at(49, 100) == 0.1 and custom.rate_at(50, 100) == 0.3
+
+
+def test_run_pretraining_tiny_end_to_end(tiny_corpus, tmp_path):
+    out = tmp_path / "run"
+    metrics = run_pretraining(
+        [
+            "--corpus_dir",
+            str(tiny_corpus),
+            "--output_dir",
+            str(out),
+            *TINY,
+            "--max_steps",
+            "6",
+            "--logging_steps",
+            "2",
+            "--eval_steps",
+            "3",
+            "--save_steps",
+            "3",
+        ]
+    )
+    assert metrics["world_size"] == 1 and metrics["contrastive_batch_size"] == 4
+    for key in (
+        "eval_loss",
+        "eval_loss_mgm",
+        "eval_loss_ngsp",
+        "eval_loss_srm",
+        "eval_mgm_accuracy",
+        "eval_ngsp_accuracy",
+        "eval_srm_top1_seq2region",
+        "eval_srm_top1_region2seq",
+    ):
+        assert key in metrics, key
+    logged = [entry for entry in json.loads((out / "log_history.json").read_text()) if "loss" in entry]
+    assert (
+        logged and {"train_loss_mgm", "train_mgm_accuracy", "train_srm_top1_seq2region"} <= logged[-1].keys()
+    )
+    assert logged[-1]["train_srm_contrastive_batch"] == 4
+    checkpoint = out / "checkpoint-3"
+    corpus_info = json.loads((checkpoint / "genebert_corpus.json").read_text())
+    assert corpus_info["motif_names"][0].startswith("MA9000.1")
+    assert (checkpoint / "model.safetensors").is_file()
+    model = AutoModelForPreTraining.from_pretrained(out)
+    assert model.config.motif_names == corpus_info["motif_names"]
+    torch.testing.assert_close(model.region_encoder.motif_mean, torch.tensor(corpus_info["motif_mean"]))
+    assert (out / "tokenizer_config.json").is_file()
+
+
+def _final_loss(out) -> float:
+    history = json.loads((out / "log_history.json").read_text())
+    return [entry for entry in history if "loss" in entry and entry["step"] == 20][-1]["loss"]
+
+
+def test_resume_continues_the_same_loss_trajectory(tiny_corpus, tmp_path):
+    common = [
+        "--corpus_dir",
+        str(tiny_corpus),
+        *TINY,
+        "--max_steps",
+        "20",
+        "--logging_steps",
+        "1",
+        "--eval_strategy",
+        "no",
+        "--save_steps",
+        "10",
+        "--validation_fraction",
+        "0",
+    ]
+    straight = tmp_path / "straight"
+    run_pretraining([*common, "--output_dir", str(straight)])
+    interrupted = tmp_path / "interrupted"
+    run_pretraining([*common, "--output_dir", str(interrupted)])
+    shutil.rmtree(interrupted / "checkpoint-20")  # as if killed after step 10's checkpoint
+    (interrupted / "log_history.json").unlink()
+    run_pretraining(
+        [
+            *common,
+            "--output_dir",
+            str(interrupted),
+            "--resume_from_checkpoint",
+            str(interrupted / "checkpoint-10"),
+        ]
+    )
+    assert abs(_final_loss(straight) - _final_loss(interrupted)) <= 1e-5
+
+
+def test_two_processes_contrast_the_global_batch(tiny_corpus, tmp_path):
+    out = tmp_path / "ddp"
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        str(REPO_ROOT / "run_scripts" / "run_pretraining.py"),
+        "--corpus_dir",
+        str(tiny_corpus),
+        "--output_dir",
+        str(out),
+        *TINY,
+        "--max_steps",
+        "3",
+        "--logging_steps",
+        "1",
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((out / "all_results.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["contrastive_batch_size"] == 8
+    logged = [entry for entry in json.loads((out / "log_history.json").read_text()) if "loss" in entry]
+    assert all(entry["train_srm_contrastive_batch"] == 8 for entry in logged)  # negatives from both processes
+
+
+@pytest.mark.parametrize("file_type", ["json", "yaml"])
+def test_arguments_from_a_file(tiny_corpus, tmp_path, file_type):
+    values = {
+        "corpus_dir": str(tiny_corpus),
+        "output_dir": str(tmp_path / "f"),
+        "preset": "tiny",
+        "max_steps": 2,
+        "per_device_train_batch_size": 4,
+        "eval_strategy": "no",
+        "save_strategy": "no",
+        "use_ngsp": False,
+        "logging_steps": 1,
+    }
+    path = tmp_path / f"args.{file_type}"
+    if file_type == "json":
+        path.write_text(json.dumps(values))
+    else:
+        import yaml
+
+        path.write_text(yaml.safe_dump(values))
+    metrics = run_pretraining([str(path)])
+    assert metrics["world_size"] == 1
+    logged = [
+        entry
+        for entry in json.loads((tmp_path / "f" / "log_history.json").read_text())
+        if "train_loss_mgm" in entry
+    ]
+    assert logged and "train_loss_ngsp" not in logged[-1]  # the switched-off loss is absent
