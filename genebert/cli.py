@@ -129,7 +129,12 @@ def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
         ]
         return parts[0] if len(parts) == 1 else accessibility.combine(parts, list(chrom_sizes))
     return accessibility.from_h5ad(
-        args.h5ad, args.cell_type_column[0], chrom_sizes, min_counts=args.min_counts, min_cells=args.min_cells
+        args.h5ad,
+        args.cell_type_column[0],
+        chrom_sizes,
+        min_counts=args.min_counts,
+        min_cells=args.min_cells,
+        unknown_chroms=unknown,
     )
 
 

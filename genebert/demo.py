@@ -51,9 +51,11 @@ def build_real_corpus(out: Path, progress: bool = True):
     return build_corpus(genome, access, load_motifs("JASPAR2018"), out, progress=progress)
 
 
-def build_synthetic_corpus(out: Path, regions_per_cell_type: int, seed: int, progress: bool = True):
+def build_synthetic_corpus(
+    out: Path, regions_per_cell_type: int, seed: int, progress: bool = True, region_window_bp: int | None = None
+):
     from .genomics import accessibility
-    from .genomics.corpus import build_corpus
+    from .genomics.corpus import CorpusConfig, build_corpus
     from .genomics.motifs import load_motifs
     from .genomics.sequences import Genome
     from .genomics.synthetic import SyntheticSpec, write_planted_dataset
@@ -65,10 +67,13 @@ def build_synthetic_corpus(out: Path, regions_per_cell_type: int, seed: int, pro
     with Genome(truth["genome"]) as reference:
         sizes = dict(reference.sizes)
     access = accessibility.from_peak_files(truth["peaks"], sizes)
-    return build_corpus(truth["genome"], access, motifs, out, progress=progress), truth
+    config = CorpusConfig(region_window_bp=region_window_bp)
+    return build_corpus(truth["genome"], access, motifs, out, config, progress=progress), truth
 
 
-def pretrain_and_evaluate(corpus_dir: Path, output_dir: Path, steps: int, batch_size: int, seed: int) -> dict:
+def pretrain_and_evaluate(
+    corpus_dir: Path, output_dir: Path, steps: int, batch_size: int, seed: int, extra_arguments: list[str] | None = None
+) -> dict:
     """Tiny-preset pre-training, then held-out evaluation against the baselines; returns all numbers."""
     from transformers import AutoModelForPreTraining
 
@@ -85,7 +90,7 @@ def pretrain_and_evaluate(corpus_dir: Path, output_dir: Path, steps: int, batch_
         "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
         "--per_device_eval_batch_size", str(batch_size), "--logging_steps", str(max(1, steps // 30)),
         "--eval_steps", str(max(1, steps // 5)), "--save_steps", str(steps), "--seed", str(seed),
-        "--disable_tqdm", "true",
+        "--disable_tqdm", "true", *(extra_arguments or []),
     ])
     seconds = time.perf_counter() - started
     model = AutoModelForPreTraining.from_pretrained(output_dir)  # the saved checkpoint loads through Auto classes

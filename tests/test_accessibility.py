@@ -106,6 +106,16 @@ def test_h5ad_matches_matrix(tmp_path):
     )
     assert as_tuples(from_h5ad) == as_tuples(from_mtx)
     assert from_h5ad.membership_matrix().tolist() == from_mtx.membership_matrix().tolist()
+    var_all = pd.DataFrame(index=["chr1:100-600", "chrUn:0-10", "chr2:0-500"])
+    counts_all = COUNTS[[0, 3, 2]].T.astype(np.float32)
+    anndata.AnnData(X=scipy.sparse.csr_matrix(counts_all), obs=obs, var=var_all).write_h5ad(
+        tmp_path / "y.h5ad"
+    )
+    with pytest.raises(InputFileError, match="unknown chromosome 'chrUn'"):
+        acc.from_h5ad(tmp_path / "y.h5ad", "cell_type", SIZES)
+    skipped = acc.from_h5ad(tmp_path / "y.h5ad", "cell_type", SIZES, unknown_chroms="skip")
+    assert as_tuples(skipped) == [("chr1", 100, 600), ("chr2", 0, 500)]
+    assert skipped.membership_matrix().tolist() == [[False, True], [True, False]]
     with pytest.raises(InputFileError, match="obs has no column 'celltype'"):
         acc.from_h5ad(tmp_path / "x.h5ad", "celltype", SIZES)
     (tmp_path / "bad.h5ad").write_bytes(b"not hdf5")

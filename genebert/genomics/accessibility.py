@@ -152,8 +152,10 @@ def from_h5ad(
     *,
     min_counts: int = 1,
     min_cells: int = 1,
+    unknown_chroms: str = "error",
 ) -> Accessibility:
-    """Pseudo-bulk accessibility from an AnnData file (cells x peaks)."""
+    """Pseudo-bulk accessibility from an AnnData file (cells x peaks); ``unknown_chroms`` as in
+    :func:`from_count_matrix`."""
     path = Path(path)
     try:
         import anndata
@@ -172,8 +174,8 @@ def from_h5ad(
             path,
             f"obs has no column {cell_type_column!r} (columns: {', '.join(map(str, adata.obs.columns))})",
         )
-    peaks = _peaks_from_var(adata.var, path, chrom_sizes)
-    counts = scipy.sparse.csr_matrix(adata.X).T.tocsr()
+    peaks = _peaks_from_var(adata.var, path, chrom_sizes, unknown_chroms)
+    counts = scipy.sparse.csr_matrix(adata.X).T.tocsr()[peaks.source_rows]
     labels = [
         "" if value is None or value != value else str(value)
         for value in adata.obs[cell_type_column].tolist()
@@ -184,7 +186,9 @@ def from_h5ad(
 _PEAK_NAME = re.compile(r"^(?P<chrom>[^:_\s]+)[:_](?P<start>\d+)[-_](?P<end>\d+)$")
 
 
-def _peaks_from_var(var, path: Path, chrom_sizes: Mapping[str, int]) -> RegionTable:
+def _peaks_from_var(
+    var, path: Path, chrom_sizes: Mapping[str, int], unknown_chroms: str = "error"
+) -> RegionTable:
     columns = {c.lower(): c for c in map(str, var.columns)}
     if {"chrom", "start", "end"} <= columns.keys():
         triples = zip(
@@ -200,10 +204,12 @@ def _peaks_from_var(var, path: Path, chrom_sizes: Mapping[str, int]) -> RegionTa
                 )
             triples.append((match["chrom"], match["start"], match["end"]))
     chroms: dict[str, int] = {}
-    codes, starts, ends = [], [], []
+    codes, starts, ends, rows = [], [], [], []
     for number, (chrom, start, end) in enumerate(triples, start=1):
         start, end = int(start), int(end)
         where = f"peak {number} ({chrom}:{start}-{end})"
+        if chrom not in chrom_sizes and unknown_chroms == "skip":
+            continue
         if chrom not in chrom_sizes:
             raise InputFileError(path, f"{where}: unknown chromosome {chrom!r} (not in the genome)")
         if not 0 <= start < end <= chrom_sizes[chrom]:
@@ -213,10 +219,15 @@ def _peaks_from_var(var, path: Path, chrom_sizes: Mapping[str, int]) -> RegionTa
         codes.append(chroms.setdefault(chrom, len(chroms)))
         starts.append(start)
         ends.append(end)
+        rows.append(number - 1)
     if not starts:
-        raise InputFileError(path, "no peaks in var")
+        raise InputFileError(path, "no peaks in var (on the genome's chromosomes)")
     return RegionTable(
-        list(chroms), np.asarray(codes, np.int32), np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+        list(chroms),
+        np.asarray(codes, np.int32),
+        np.asarray(starts, np.int64),
+        np.asarray(ends, np.int64),
+        np.asarray(rows, np.int64),
     )
 
 
