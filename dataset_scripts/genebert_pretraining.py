@@ -91,35 +91,16 @@ class GeneBertPretraining(datasets.GeneratorBasedBuilder):
 
     def _accessibility(self, sizes: dict[str, int]):
         config = self.config
-        if config.peaks:
-            return access.from_peak_files(config.peaks, sizes, unknown_chroms=config.unknown_chroms)
-        if config.matrix_dirs:
-            columns = config.cell_type_columns or []
-            if len(columns) == 1:
-                columns = columns * len(config.matrix_dirs)
-            if len(columns) != len(config.matrix_dirs):
-                raise ValueError("give one cell_type_columns entry, or one per matrix_dirs entry")
-            parts = [
-                access.from_count_matrix(
-                    folder,
-                    column,
-                    sizes,
-                    min_counts=config.min_counts,
-                    min_cells=config.min_cells,
-                    unknown_chroms=config.unknown_chroms,
-                )
-                for folder, column in zip(config.matrix_dirs, columns, strict=True)
-            ]
-            return parts[0] if len(parts) == 1 else access.combine(parts, list(sizes))
-        if config.h5ad:
-            return access.from_h5ad(
-                config.h5ad,
-                (config.cell_type_columns or [""])[0],
-                sizes,
-                min_counts=config.min_counts,
-                min_cells=config.min_cells,
-            )
-        raise ValueError("give peaks, matrix_dirs or h5ad")
+        return access.load_accessibility(
+            sizes,
+            peaks=config.peaks,
+            matrix_dirs=config.matrix_dirs,
+            h5ad=config.h5ad,
+            cell_type_columns=config.cell_type_columns,
+            min_counts=config.min_counts,
+            min_cells=config.min_cells,
+            unknown_chroms=config.unknown_chroms,
+        )
 
     def _split_generators(self, dl_manager):
         if not self.config.genome:

@@ -92,10 +92,7 @@ def _tokenize_fasta(fasta: Path, kmer: int) -> int:
 def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
     from .genomics import accessibility
 
-    unknown = "skip" if args.skip_unknown_chroms else "error"
-    chosen = [bool(args.peaks), args.matrix_dir is not None, args.h5ad is not None]
-    if sum(chosen) != 1:
-        raise SystemExit("give exactly one of --peaks, --matrix-dir or --h5ad")
+    peaks = None
     if args.peaks:
         peaks = {}
         for item in args.peaks:
@@ -105,37 +102,21 @@ def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
             if name in peaks:
                 raise SystemExit(f"--peaks: cell type {name!r} given twice")
             peaks[name] = path
-        return accessibility.from_peak_files(peaks, chrom_sizes, unknown_chroms=unknown)
-    if not args.cell_type_column:
-        raise SystemExit("--matrix-dir and --h5ad need --cell-type-column")
-    if args.matrix_dir is not None:
-        columns = (
-            args.cell_type_column * len(args.matrix_dir)
-            if len(args.cell_type_column) == 1
-            else args.cell_type_column
+    try:
+        return accessibility.load_accessibility(
+            chrom_sizes,
+            peaks=peaks,
+            matrix_dirs=args.matrix_dir,
+            h5ad=args.h5ad,
+            cell_type_columns=args.cell_type_column,
+            min_counts=args.min_counts,
+            min_cells=args.min_cells,
+            unknown_chroms="skip" if args.skip_unknown_chroms else "error",
         )
-        if len(columns) != len(args.matrix_dir):
-            raise SystemExit("give one --cell-type-column, or one per --matrix-dir")
-        parts = [
-            accessibility.from_count_matrix(
-                folder,
-                column,
-                chrom_sizes,
-                min_counts=args.min_counts,
-                min_cells=args.min_cells,
-                unknown_chroms=unknown,
-            )
-            for folder, column in zip(args.matrix_dir, columns, strict=True)
-        ]
-        return parts[0] if len(parts) == 1 else accessibility.combine(parts, list(chrom_sizes))
-    return accessibility.from_h5ad(
-        args.h5ad,
-        args.cell_type_column[0],
-        chrom_sizes,
-        min_counts=args.min_counts,
-        min_cells=args.min_cells,
-        unknown_chroms=unknown,
-    )
+    except ValueError as error:
+        if isinstance(error, accessibility.InputFileError):
+            raise
+        raise SystemExit(f"build-corpus: {error}") from error
 
 
 def run_build_corpus(args: argparse.Namespace) -> int:

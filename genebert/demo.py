@@ -43,16 +43,20 @@ def build_real_corpus(out: Path, progress: bool = True):
     genome = demo_data_path("chr22_head.fa.gz")
     with Genome(genome) as reference:
         sizes = dict(reference.sizes)
-    parts = [
-        accessibility.from_count_matrix(demo_data_path("scatac_chromvar_chr22"), "Cell_Type", sizes),
-        accessibility.from_count_matrix(demo_data_path("scatac_hemato_chr22"), "BioClassification", sizes),
-    ]
-    access = accessibility.combine(parts, list(sizes))
+    access = accessibility.load_accessibility(
+        sizes,
+        matrix_dirs=[demo_data_path("scatac_chromvar_chr22"), demo_data_path("scatac_hemato_chr22")],
+        cell_type_columns=["Cell_Type", "BioClassification"],
+    )
     return build_corpus(genome, access, load_motifs("JASPAR2018"), out, progress=progress)
 
 
 def build_synthetic_corpus(
-    out: Path, regions_per_cell_type: int, seed: int, progress: bool = True, region_window_bp: int | None = None
+    out: Path,
+    regions_per_cell_type: int,
+    seed: int,
+    progress: bool = True,
+    region_window_bp: int | None = None,
 ):
     from .genomics import accessibility
     from .genomics.corpus import CorpusConfig, build_corpus
@@ -62,7 +66,9 @@ def build_synthetic_corpus(
 
     motifs = load_motifs("JASPAR2018")
     truth = write_planted_dataset(
-        out.parent / (out.name + "_inputs"), motifs, SyntheticSpec(regions_per_cell_type=regions_per_cell_type, seed=seed)
+        out.parent / (out.name + "_inputs"),
+        motifs,
+        SyntheticSpec(regions_per_cell_type=regions_per_cell_type, seed=seed),
     )
     with Genome(truth["genome"]) as reference:
         sizes = dict(reference.sizes)
@@ -72,7 +78,12 @@ def build_synthetic_corpus(
 
 
 def pretrain_and_evaluate(
-    corpus_dir: Path, output_dir: Path, steps: int, batch_size: int, seed: int, extra_arguments: list[str] | None = None
+    corpus_dir: Path,
+    output_dir: Path,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    extra_arguments: list[str] | None = None,
 ) -> dict:
     """Tiny-preset pre-training, then held-out evaluation against the baselines; returns all numbers."""
     from transformers import AutoModelForPreTraining
@@ -85,17 +96,41 @@ def pretrain_and_evaluate(
     from .training.pretrain import DataArguments, main, split_samples
 
     started = time.perf_counter()
-    metrics = main([
-        "--corpus_dir", str(corpus_dir), "--output_dir", str(output_dir), "--preset", "tiny",
-        "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
-        "--per_device_eval_batch_size", str(batch_size), "--logging_steps", str(max(1, steps // 30)),
-        "--eval_steps", str(max(1, steps // 5)), "--save_steps", str(steps), "--seed", str(seed),
-        "--disable_tqdm", "true", *(extra_arguments or []),
-    ])
+    metrics = main(
+        [
+            "--corpus_dir",
+            str(corpus_dir),
+            "--output_dir",
+            str(output_dir),
+            "--preset",
+            "tiny",
+            "--max_steps",
+            str(steps),
+            "--per_device_train_batch_size",
+            str(batch_size),
+            "--per_device_eval_batch_size",
+            str(batch_size),
+            "--logging_steps",
+            str(max(1, steps // 30)),
+            "--eval_steps",
+            str(max(1, steps // 5)),
+            "--save_steps",
+            str(steps),
+            "--seed",
+            str(seed),
+            "--disable_tqdm",
+            "true",
+            *(extra_arguments or []),
+        ]
+    )
     seconds = time.perf_counter() - started
-    model = AutoModelForPreTraining.from_pretrained(output_dir)  # the saved checkpoint loads through Auto classes
+    model = AutoModelForPreTraining.from_pretrained(
+        output_dir
+    )  # the saved checkpoint loads through Auto classes
     corpus = load_corpus(corpus_dir)
-    _, held_out = split_samples(corpus, DataArguments(corpus_dir=str(corpus_dir), validation_fraction=0.1), seed)
+    _, held_out = split_samples(
+        corpus, DataArguments(corpus_dir=str(corpus_dir), validation_fraction=0.1), seed
+    )
     tokenizer = GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"])
     collator = DataCollatorForGenomeModeling(
         tokenizer, RegionStore(corpus.regions), np.asarray(corpus.samples["region_ids"]), seed=seed + 1
@@ -103,8 +138,13 @@ def pretrain_and_evaluate(
     evaluation = evaluate_pretraining(model, collator, list(held_out), batch_size=batch_size)
     history = json.loads((output_dir / "log_history.json").read_text())
     plot_training_curves(history, output_dir / "training_curves.png", title=corpus_dir.name)
-    return {"steps": steps, "seconds": round(seconds, 1), "train_samples": len(corpus.samples) - len(held_out),
-            "held_out": evaluation, "trainer_metrics": metrics}
+    return {
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "train_samples": len(corpus.samples) - len(held_out),
+        "held_out": evaluation,
+        "trainer_metrics": metrics,
+    }
 
 
 def write_report(out: Path, results: dict[str, dict], summaries: dict[str, str]) -> Path:
@@ -152,7 +192,9 @@ def run_demo(out: Path, settings: DemoSettings | None = None, progress: bool = T
     settings = settings or DemoSettings()
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # cell types with too few regions are listed in the summary
+        warnings.simplefilter(
+            "ignore", UserWarning
+        )  # cell types with too few regions are listed in the summary
         print("GeneBERT demo 1/4: corpus from the embedded real data", flush=True)
         real = build_real_corpus(out / "real" / "corpus", progress)
         print(real.format(), flush=True)
@@ -162,8 +204,13 @@ def run_demo(out: Path, settings: DemoSettings | None = None, progress: bool = T
         )
         print(synthetic.format(), flush=True)
         results = {}
-        for step, (name, steps) in enumerate((("real", settings.real_steps), ("synthetic", settings.synthetic_steps)), 3):
-            print(f"GeneBERT demo {step}/4: pre-training the tiny preset on the {name} corpus ({steps} steps)", flush=True)
+        for step, (name, steps) in enumerate(
+            (("real", settings.real_steps), ("synthetic", settings.synthetic_steps)), 3
+        ):
+            print(
+                f"GeneBERT demo {step}/4: pre-training the tiny preset on the {name} corpus ({steps} steps)",
+                flush=True,
+            )
             results[name] = pretrain_and_evaluate(
                 out / name / "corpus", out / name / "model", steps, settings.batch_size, settings.seed
             )

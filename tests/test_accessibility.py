@@ -135,3 +135,17 @@ def test_combine_rejects_duplicate_cell_types(tmp_path):
     ]
     with pytest.raises(ValueError, match="more than one input: \\['T'\\]"):
         acc.combine([one, one], list(SIZES))
+
+
+def test_load_accessibility_dispatch_and_errors(tmp_path):
+    folder = write_matrix_dir(tmp_path / "m")
+    (tmp_path / "t.bed").write_text("chr1\t100\t600\n")
+    with pytest.raises(ValueError, match="exactly one"):
+        acc.load_accessibility(SIZES, peaks={"T": tmp_path / "t.bed"}, matrix_dirs=[folder])
+    with pytest.raises(ValueError, match="need a cell-type column"):
+        acc.load_accessibility(SIZES, matrix_dirs=[folder])
+    with pytest.raises(ValueError, match="one per count-matrix folder"):
+        acc.load_accessibility(SIZES, matrix_dirs=[folder, folder, folder], cell_type_columns=["a", "b"])
+    one = acc.load_accessibility(SIZES, matrix_dirs=[folder], cell_type_columns=["cell_type"], unknown_chroms="skip")
+    assert one.cell_types == ["B", "T"]
+    assert acc.load_accessibility(SIZES, peaks={"T": tmp_path / "t.bed"}).cell_types == ["T"]

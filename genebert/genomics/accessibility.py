@@ -280,3 +280,39 @@ def combine(parts: Sequence[Accessibility], chrom_order: Sequence[str]) -> Acces
     tables = [part.regions.take(members) for part in parts for members in part.members]
     union, members = union_regions(tables, list(chrom_order))
     return Accessibility(union, names, members)
+
+
+def load_accessibility(
+    chrom_sizes: Mapping[str, int],
+    *,
+    peaks: Mapping[str, str | Path] | None = None,
+    matrix_dirs: Sequence[str | Path] | None = None,
+    h5ad: str | Path | None = None,
+    cell_type_columns: Sequence[str] | None = None,
+    min_counts: int = 1,
+    min_cells: int = 1,
+    unknown_chroms: str = "error",
+) -> Accessibility:
+    """Accessibility from exactly one kind of input: peak files, count-matrix folders (joined) or an h5ad.
+
+    ``cell_type_columns``: one column for every matrix folder, or one per folder (and one for an h5ad).
+    """
+    if sum([bool(peaks), bool(matrix_dirs), h5ad is not None]) != 1:
+        raise ValueError("give exactly one of peak files, count-matrix folders or an h5ad file")
+    if peaks:
+        return from_peak_files(peaks, chrom_sizes, unknown_chroms=unknown_chroms)
+    columns = list(cell_type_columns or [])
+    if not columns:
+        raise ValueError("count matrices and h5ad files need a cell-type column")
+    options = dict(min_counts=min_counts, min_cells=min_cells, unknown_chroms=unknown_chroms)
+    if h5ad is not None:
+        return from_h5ad(h5ad, columns[0], chrom_sizes, **options)
+    if len(columns) == 1:
+        columns *= len(matrix_dirs)
+    if len(columns) != len(matrix_dirs):
+        raise ValueError("give one cell-type column, or one per count-matrix folder")
+    parts = [
+        from_count_matrix(folder, column, chrom_sizes, **options)
+        for folder, column in zip(matrix_dirs, columns, strict=True)
+    ]
+    return parts[0] if len(parts) == 1 else combine(parts, list(chrom_sizes))
