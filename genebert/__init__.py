@@ -32,7 +32,11 @@ AutoModel.register(GeneBertConfig, GeneBertModel, exist_ok=True)
 AutoModelForPreTraining.register(GeneBertConfig, GeneBertForPreTraining, exist_ok=True)
 AutoModelForSequenceClassification.register(GeneBertConfig, GeneBertForSequenceClassification, exist_ok=True)
 
+# --- pipelines (issue 7): importing registers the "dna-classification" task with transformers ---
+from .pipelines import DnaClassificationPipeline, embed  # noqa: E402
+
 __all__ = [
+    "DnaClassificationPipeline",
     "GeneBertConfig",
     "GeneBertForPreTraining",
     "GeneBertForPreTrainingOutput",
@@ -42,4 +46,5 @@ __all__ = [
     "GeneBertRegionEncoder",
     "GeneBertTokenizer",
     "__version__",
+    "embed",
 ]

@@ -4,6 +4,9 @@
     genebert build-corpus --genome FASTA (--peaks CELLTYPE=FILE ... | --matrix-dir DIR --cell-type-column COL
                           | --h5ad FILE --cell-type-column COL) --motifs SOURCE --out DIR [options]
     genebert merge-corpus --out DIR SHARD_DIR ...
+    genebert pretrain ARGS...            (run_scripts/run_pretraining.py's arguments)
+    genebert predict | embed | export | push ...
+    genebert tokenize [--fasta FILE]
 
 Subcommands are added as the library grows; ``genebert SUBCOMMAND --help`` documents each.
 """
@@ -234,6 +237,21 @@ def _add_build_corpus(commands) -> None:
     merge.set_defaults(handler=run_merge_corpus)
 
 
+def _add_hub_and_inference(commands) -> None:
+    from .hub import add_export_arguments, add_push_arguments, cli_export, cli_push
+    from .pipelines import add_embed_arguments, add_predict_arguments, cli_embed, cli_predict
+
+    for name, help_text, add_arguments, handler in (
+        ("predict", "score a FASTA file with a classifier (TSV out)", add_predict_arguments, cli_predict),
+        ("embed", "embed a FASTA file (.npy or .parquet out)", add_embed_arguments, cli_embed),
+        ("export", "checkpoint -> self-contained Hub model folder", add_export_arguments, cli_export),
+        ("push", "upload an exported folder (or a corpus) to the Hub", add_push_arguments, cli_push),
+    ):
+        sub = commands.add_parser(name, help=help_text, description=handler.__doc__)
+        add_arguments(sub)
+        sub.set_defaults(handler=handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genebert", description="GeneBERT: multi-modal pre-training for the regulatory genome"
@@ -271,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pretrain.set_defaults(handler=run_pretrain, passthrough=True)
     _add_build_corpus(commands)
+    _add_hub_and_inference(commands)
     return parser
 
 

@@ -337,6 +337,7 @@ def main(argv: list[str] | None = None) -> dict:
         output = Path(training_args.output_dir)
         tokenizer.save_pretrained(output)
         (output / "all_results.json").write_text(json.dumps(metrics, indent=1) + "\n")
+        (output / "training_args.json").write_text(training_args.to_json_string())  # readable without unpickling
         (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
         logger.info("done: final train loss %.4f, model in %s", final_loss, output)
