@@ -4,6 +4,7 @@
     genebert build-corpus --genome FASTA (--peaks CELLTYPE=FILE ... | --matrix-dir DIR --cell-type-column COL
                           | --h5ad FILE --cell-type-column COL) --motifs SOURCE --out DIR [options]
     genebert merge-corpus --out DIR SHARD_DIR ...
+    genebert scan-motifs --motifs SOURCE (--fasta FILE | --bed FILE --genome FASTA) --out TABLE.tsv|.parquet
     genebert pretrain ARGS...            (run_scripts/run_pretraining.py's arguments)
     genebert predict | embed | export | push ...
     genebert tokenize [--fasta FILE]
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .demo import demo_data_path
+from .genomics.errors import InputFileError
 from .genomics.sequences import read_fasta
 from .tokenization_genebert import GeneBertTokenizer
 
@@ -117,7 +119,7 @@ def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
             unknown_chroms="skip" if args.skip_unknown_chroms else "error",
         )
     except ValueError as error:
-        if isinstance(error, accessibility.InputFileError):
+        if isinstance(error, InputFileError):
             raise
         raise SystemExit(f"build-corpus: {error}") from error
 
@@ -237,6 +239,49 @@ def _add_build_corpus(commands) -> None:
     merge.set_defaults(handler=run_merge_corpus)
 
 
+def run_scan_motifs(args: argparse.Namespace) -> int:
+    """Best score of every motif (both strands) for each FASTA record or BED region, as a TSV or parquet table."""
+    from .genomics.motifs import load_motifs
+    from .genomics.scan import scan_to_table
+
+    try:
+        rows = scan_to_table(
+            load_motifs(args.motifs),
+            args.out,
+            fasta=args.fasta,
+            bed=args.bed,
+            genome=args.genome,
+            chunk_size=args.chunk_size,
+            device=args.device,
+            progress=not args.no_progress,
+        )
+    except ValueError as error:
+        if isinstance(error, InputFileError):
+            raise
+        raise SystemExit(f"scan-motifs: {error}") from error
+    print(f"wrote {rows} rows to {args.out}")
+    return 0
+
+
+def _add_scan_motifs(commands) -> None:
+    scan = commands.add_parser(
+        "scan-motifs",
+        help="motif scores of FASTA records or BED regions",
+        description=run_scan_motifs.__doc__,
+    )
+    scan.add_argument(
+        "--motifs", required=True, help="pyjaspar release (e.g. JASPAR2018) or a JASPAR/MEME/PFM file"
+    )
+    scan.add_argument("--fasta", type=Path, help="sequences to scan")
+    scan.add_argument("--bed", type=Path, help="regions to scan (with --genome)")
+    scan.add_argument("--genome", type=Path, help="the genome FASTA of --bed")
+    scan.add_argument("--out", required=True, type=Path, help="output table: .tsv or .parquet")
+    scan.add_argument("--chunk-size", type=int, default=2048)
+    scan.add_argument("--device", default=None, help="e.g. cuda (default: CPU)")
+    scan.add_argument("--no-progress", action="store_true")
+    scan.set_defaults(handler=run_scan_motifs)
+
+
 def _add_hub_and_inference(commands) -> None:
     from .hub import add_export_arguments, add_push_arguments, cli_export, cli_push
     from .pipelines import add_embed_arguments, add_predict_arguments, cli_embed, cli_predict
@@ -289,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pretrain.set_defaults(handler=run_pretrain, passthrough=True)
     _add_build_corpus(commands)
+    _add_scan_motifs(commands)
     _add_hub_and_inference(commands)
     return parser
 
