@@ -6,6 +6,7 @@
     genebert merge-corpus --out DIR SHARD_DIR ...
     genebert scan-motifs --motifs SOURCE (--fasta FILE | --bed FILE --genome FASTA) --out TABLE.tsv|.parquet
     genebert pretrain ARGS...            (run_scripts/run_pretraining.py's arguments)
+    genebert finetune ARGS...            (run_scripts/run_finetuning.py's arguments)
     genebert predict | embed | export | push ...
     genebert tokenize [--fasta FILE]
 
@@ -282,6 +283,14 @@ def _add_scan_motifs(commands) -> None:
     scan.set_defaults(handler=run_scan_motifs)
 
 
+def run_finetune(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Fine-tune on a task: the arguments of run_scripts/run_finetuning.py (``genebert finetune --help``)."""
+    from .training.finetune import main as finetune
+
+    finetune(list(extra))
+    return 0
+
+
 def _add_hub_and_inference(commands) -> None:
     from .hub import add_export_arguments, add_push_arguments, cli_export, cli_push
     from .pipelines import add_embed_arguments, add_predict_arguments, cli_embed, cli_predict
@@ -333,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
         description=run_pretrain.__doc__,
     )
     pretrain.set_defaults(handler=run_pretrain, passthrough=True)
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune on a task (arguments of run_finetuning.py)",
+        add_help=False,
+        prog="genebert finetune",
+        description=run_finetune.__doc__,
+    )
+    finetune.set_defaults(handler=run_finetune, passthrough=True)
     _add_build_corpus(commands)
     _add_scan_motifs(commands)
     _add_hub_and_inference(commands)

@@ -48,7 +48,9 @@ def evaluate_pretraining(model, collator, features: Sequence[dict], batch_size: 
             size = len(labels)
             totals["samples"] += size
             if outputs.ngsp_logits is not None:
-                totals["ngsp_correct"] += float((outputs.ngsp_logits.argmax(-1).cpu() == batch["next_segment_label"]).sum())
+                totals["ngsp_correct"] += float(
+                    (outputs.ngsp_logits.argmax(-1).cpu() == batch["next_segment_label"]).sum()
+                )
             if outputs.logits_per_sequence is not None and size > 1:
                 targets = torch.arange(size)
                 totals["seq2region"] += float((outputs.logits_per_sequence.argmax(-1).cpu() == targets).sum())
@@ -57,7 +59,11 @@ def evaluate_pretraining(model, collator, features: Sequence[dict], batch_size: 
                 srm_batches += 1  # a random guess hits 1/size of the batch's samples: size * (1/size) = 1
     finally:
         collator.return_baseline = previous
-    result = {"samples": int(totals["samples"]), "masked_tokens": int(totals["masked"]), "batch_size": batch_size}
+    result = {
+        "samples": int(totals["samples"]),
+        "masked_tokens": int(totals["masked"]),
+        "batch_size": batch_size,
+    }
     if totals["masked"]:
         result["mgm_accuracy"] = totals["mgm_correct"] / totals["masked"]
         result["mgm_neighbour_copy_accuracy"] = totals["baseline_correct"] / totals["masked"]

@@ -18,15 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 import transformers
-from transformers import HfArgumentParser, TrainingArguments, set_seed
+from transformers import TrainingArguments, set_seed
 
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling, RegionStore
@@ -37,6 +35,7 @@ from genebert.training import (
     MaskRateScheduleCallback,
     corpus_info_from,
 )
+from genebert.training.arguments import parse_config_overrides, parse_with_presets
 
 logger = logging.getLogger("genebert.pretrain")
 
@@ -135,60 +134,7 @@ PRESETS: dict[str, dict] = {
 
 
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, GeneBertPretrainingArguments]:
-    parser = HfArgumentParser((ModelArguments, DataArguments, GeneBertPretrainingArguments))
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        path = Path(argv[0]).resolve()
-        values = json.loads(path.read_text()) if path.suffix == ".json" else _read_yaml(path)
-        argv = _to_argv(values)
-    preset = _peek(argv, "--preset") or "base"
-    if preset not in PRESETS:
-        raise SystemExit(f"--preset must be one of {sorted(PRESETS)}, got {preset!r}")
-    parser.set_defaults(report_to="none", **PRESETS[preset])
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
-        # Several processes without GPUs (torchrun / accelerate launch on CPU): transformers only sets up
-        # gloo DDP when told to use the CPU; otherwise each process would silently train alone.
-        parser.set_defaults(use_cpu=True)
-    return parser.parse_args_into_dataclasses(args=argv)
-
-
-def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    return yaml.safe_load(path.read_text())
-
-
-def _to_argv(values: dict) -> list[str]:
-    argv = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            argv += [f"--{key}", str(value).lower()]
-        elif isinstance(value, list):
-            argv += [f"--{key}", *map(str, value)]
-        elif value is not None:
-            argv += [f"--{key}", str(value)]
-    return argv
-
-
-def _peek(argv: list[str], flag: str) -> str | None:
-    for index, item in enumerate(argv):
-        if item == flag and index + 1 < len(argv):
-            return argv[index + 1]
-        if item.startswith(flag + "="):
-            return item.split("=", 1)[1]
-    return None
-
-
-def _parse_overrides(text: str | None) -> dict:
-    overrides = {}
-    for item in filter(None, (text or "").split(",")):
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--config_overrides takes key=value pairs, got {item!r}")
-        try:
-            overrides[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key.strip()] = raw
-    return overrides
+    return parse_with_presets((ModelArguments, DataArguments, GeneBertPretrainingArguments), argv, PRESETS)
 
 
 def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
@@ -216,7 +162,7 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
         updates["region_pretrained"] = (
             value.lower() == "true" if value.lower() in ("true", "false") else value
         )
-    updates.update(_parse_overrides(model_args.config_overrides))
+    updates.update(parse_config_overrides(model_args.config_overrides))
     values = {**config.to_dict(), **updates}
     for key in ("model_type", "transformers_version", "architectures", "auto_map", "vocab_size"):
         values.pop(key, None)
@@ -337,10 +283,10 @@ def main(argv: list[str] | None = None) -> dict:
         output = Path(training_args.output_dir)
         tokenizer.save_pretrained(output)
         (output / "all_results.json").write_text(json.dumps(metrics, indent=1) + "\n")
-        (output / "training_args.json").write_text(training_args.to_json_string())  # readable without unpickling
+        (output / "training_args.json").write_text(
+            training_args.to_json_string()
+        )  # readable without unpickling
         (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
         logger.info("done: final train loss %.4f, model in %s", final_loss, output)
     return metrics
-
-

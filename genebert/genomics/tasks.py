@@ -1,0 +1,433 @@
+"""Downstream tasks: reading labelled sequences, TF-binding negatives, deterministic splits, built-in tasks.
+
+Every reader returns plain records (``{"id", "sequence", "label"}`` dicts) and checks each row: a non-DNA
+character, a wrong length or an unknown label raises :class:`InputFileError` naming the file and line. The
+`datasets` builders in ``dataset_scripts/`` and ``genebert.training.finetune`` both read through this module.
+
+Built-in tasks (``TASKS``, loaded by :func:`load_task` from a data root laid out as ``../shared/data``):
+
+=========================  ==========================================================  ========================
+name                       data                                                        split
+=========================  ==========================================================  ========================
+``gue_prom_core_all`` ...  GUE promoter CSVs (``gue/prom/<name>/{train,dev,test}.csv``)  GUE's own train/dev/test
+``gue_tf0`` .. ``gue_tf4`` GUE human TF ChIP-seq CSVs (``gue/tf/<i>/``)                  GUE's own
+``oct4_vs_mafk``           janggu Oct4 (1) vs MafK (0) ChIP peaks, 200 bp                janggu's ``*_test.fa`` as
+                                                                                       test; the rest 90/10
+                                                                                       (seeded, stratified)
+``ctcf_vs_shuffled``       500 GM12878 CTCF peaks (1) vs their dinucleotide shuffles (0)  seeded 80/10/10 over
+                                                                                       peaks, each shuffle in
+                                                                                       its peak's split
+``uci_splice``             UCI splice junctions: neither 0 / acceptor (IE) 1 / donor (EI)  seeded stratified
+                           2; ambiguity codes kept (see :mod:`.splice`)                    80/10/10
+=========================  ==========================================================  ========================
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputFileError
+from .sequences import Genome, read_fasta
+from .shuffle import dinucleotide_shuffle
+
+# Nucleotides, N and the IUPAC ambiguity codes (the tokenizer turns k-mers touching a code into [UNK]).
+_VALID = re.compile(r"[ACGTNRYSWKMBDHVacgtnryswkmbdhv]+")
+_KMER_TOKEN = re.compile(r"[ACGTNacgtn]{3,6}")
+
+SPLITS = ("train", "validation", "test")
+
+
+def check_dna(sequence: str, path: str | Path, line: int | None) -> str:
+    """``sequence`` upper-cased, or :class:`InputFileError` naming the first invalid character and its position."""
+    match = _VALID.fullmatch(sequence)
+    if match is None:
+        if not sequence:
+            raise InputFileError(path, "empty sequence", line)
+        bad = next(i for i, char in enumerate(sequence) if not _VALID.fullmatch(char))
+        raise InputFileError(
+            path, f"invalid character {sequence[bad]!r} at position {bad + 1} of the sequence", line
+        )
+    return sequence.upper()
+
+
+def join_kmers(text: str) -> str | None:
+    """DNA from DNABERT's space-separated overlapping k-mers (``"ACGTAC CGTACG"`` -> ``"ACGTACG"``).
+
+    Returns ``None`` when ``text`` is not such a k-mer string (a single token, unequal token lengths, or
+    tokens that do not overlap by k - 1), so callers can tell the layouts apart.
+    """
+    tokens = text.split()
+    if len(tokens) < 2 or not all(_KMER_TOKEN.fullmatch(t) for t in tokens):
+        return None
+    k = len(tokens[0])
+    if any(len(t) != k for t in tokens):
+        return None
+    for previous, current in itertools.pairwise(tokens):
+        if previous[1:] != current[:-1]:
+            return None
+    return tokens[0] + "".join(t[-1] for t in tokens[1:])
+
+
+def _delimiter_for(path: Path, first_line: str) -> str:
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    if path.suffix.lower() == ".csv":
+        return ","
+    return "\t" if "\t" in first_line else ","
+
+
+def read_sequence_table(
+    path: str | Path,
+    *,
+    sequence_column: str = "sequence",
+    label_column: str = "label",
+    labels: Sequence[str] | None = None,
+    sequence_length: int | None = None,
+) -> list[dict]:
+    """Read a ``sequence,label`` table: GUE CSV, DNABERT TSV (k-mers joined back to DNA), or any CSV/TSV.
+
+    The delimiter is a tab for ``.tsv`` / ``.tab``, a comma for ``.csv``, otherwise whichever the first line
+    has. A header naming ``sequence_column`` and ``label_column`` is used; with no header the first two
+    columns are sequence and label. A sequence field of space-separated overlapping k-mers (DNABERT's
+    layout) is joined back to DNA.
+
+    Args:
+        labels: the allowed label values (as text); others raise. ``None`` accepts any.
+        sequence_length: when given, every sequence must have this length (in bp, after k-mer joining).
+
+    Returns:
+        ``[{"id": "<file stem>:<line>", "sequence": DNA (upper case), "label": label text}, ...]``.
+
+    Raises:
+        InputFileError: with the file and line, for a short row, an empty or non-DNA sequence, a wrong length,
+            an unknown or empty label, or a file without rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        first_line = handle.readline()
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=_delimiter_for(path, first_line))
+        rows = [(reader.line_num, row) for row in reader]
+    rows = [(line, row) for line, row in rows if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise InputFileError(path, "no rows (empty file?)")
+    header = [cell.strip() for cell in rows[0][1]]
+    if sequence_column in header and label_column in header:
+        sequence_index, label_index = header.index(sequence_column), header.index(label_column)
+        rows = rows[1:]
+    elif _VALID.fullmatch(header[0]) or join_kmers(header[0]) is not None:
+        sequence_index, label_index = 0, 1
+    else:
+        raise InputFileError(
+            path,
+            f"the header {header} has no {sequence_column!r} and {label_column!r} columns, and the first "
+            "field is not DNA",
+            rows[0][0],
+        )
+    allowed = None if labels is None else {str(label) for label in labels}
+    records = []
+    for line, row in rows:
+        if len(row) <= max(sequence_index, label_index):
+            raise InputFileError(
+                path, f"expected at least {max(sequence_index, label_index) + 1} fields", line
+            )
+        raw = row[sequence_index].strip()
+        if " " in raw:
+            joined = join_kmers(raw)
+            if joined is None:
+                raise InputFileError(
+                    path,
+                    "the sequence has spaces but is not a run of overlapping k-mers (DNABERT layout)",
+                    line,
+                )
+            raw = joined
+        sequence = check_dna(raw, path, line)
+        if sequence_length is not None and len(sequence) != sequence_length:
+            raise InputFileError(
+                path, f"sequence of length {len(sequence)}, expected {sequence_length}", line
+            )
+        label = row[label_index].strip()
+        if not label:
+            raise InputFileError(path, "empty label", line)
+        if allowed is not None and label not in allowed:
+            raise InputFileError(path, f"unknown label {label!r} (expected one of {sorted(allowed)})", line)
+        records.append({"id": f"{path.stem}:{line}", "sequence": sequence, "label": label})
+    if not records:
+        raise InputFileError(path, "no data rows after the header")
+    return records
+
+
+def label_names(values: Iterable[str | int]) -> list[str]:
+    """Sorted class names: numerically when every label is an integer (so ``"10"`` follows ``"9"``)."""
+    unique = {str(value) for value in values}
+    if all(re.fullmatch(r"-?\d+", value) for value in unique):
+        return sorted(unique, key=int)
+    return sorted(unique)
+
+
+def encode_labels(values: Sequence[str | int], names: Sequence[str]) -> list[int]:
+    """Class ids of ``values`` in ``names``; integer labels ``0..C-1`` keep their value (GUE's 0/1 stay 0/1)."""
+    index = {name: i for i, name in enumerate(names)}
+    missing = sorted({str(v) for v in values} - set(index))
+    if missing:
+        raise ValueError(f"labels {missing} are not among the classes {list(names)}")
+    return [index[str(value)] for value in values]
+
+
+def read_fasta_sequences(path: str | Path, sequence_length: int | None = None) -> list[dict]:
+    """Records ``{"id": record name, "sequence": upper-case DNA}`` of a FASTA file (validated by read_fasta)."""
+    records = []
+    for record in read_fasta(path):
+        if sequence_length is not None and len(record.sequence) != sequence_length:
+            raise InputFileError(
+                path,
+                f"record {record.name!r} has length {len(record.sequence)}, expected {sequence_length}",
+            )
+        records.append({"id": record.name, "sequence": record.sequence.upper()})
+    return records
+
+
+def read_bed_sequences(bed: str | Path, genome: str | Path, width: int | None = None) -> list[dict]:
+    """Records of the intervals of ``bed`` fetched from ``genome``; with ``width``, a window centred on each."""
+    from .intervals import read_bed
+
+    with Genome(genome) as reference:
+        table = read_bed(bed, reference.sizes)
+        records = []
+        for code, start, end in zip(table.chrom_codes, table.starts, table.ends, strict=True):
+            chrom = table.chroms[code]
+            start, end = int(start), int(end)
+            if width is not None:
+                centre = (start + end) // 2
+                start, end = centre - width // 2, centre - width // 2 + width
+            records.append(
+                {
+                    "id": f"{chrom}:{start}-{end}",
+                    "sequence": fetch_padded(reference, chrom, start, end).upper(),
+                }
+            )
+    return records
+
+
+def fetch_padded(genome: Genome, chrom: str, start: int, end: int) -> str:
+    """``genome[chrom][start:end]`` with ``N`` for the part past either chromosome end (windows near telomeres)."""
+    size = genome.sizes[chrom]
+    left, right = max(0, -start), max(0, end - size)
+    inner = genome.fetch(chrom, max(0, start), min(size, end)) if min(size, end) > max(0, start) else ""
+    return "N" * left + inner + "N" * right
+
+
+def sequence_seed(seed: int, index: int) -> int:
+    """A per-sequence seed: shuffles do not change when sequences are added or removed after ``index``."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def tf_binding_examples(positives: Sequence[dict], seed: int = 0) -> list[dict]:
+    """Positives (label 1) and one dinucleotide-shuffled negative per positive (label 0), interleaved.
+
+    The negative of positive ``i`` is ``dinucleotide_shuffle(sequence, sequence_seed(seed, i))`` and carries
+    ``"group": i`` like its positive, so splits can keep the pair together.
+    """
+    examples = []
+    for index, record in enumerate(positives):
+        sequence = record["sequence"].upper()
+        examples.append({"id": record["id"], "sequence": sequence, "label": 1, "group": index})
+        examples.append(
+            {
+                "id": f"{record['id']}|shuffled",
+                "sequence": dinucleotide_shuffle(sequence, sequence_seed(seed, index)),
+                "label": 0,
+                "group": index,
+            }
+        )
+    return examples
+
+
+def seeded_split(
+    n: int,
+    seed: int = 42,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    stratify: Sequence | None = None,
+    groups: Sequence | None = None,
+) -> list[str]:
+    """Deterministic split names (``"train"`` / ``"validation"`` / ``"test"``) for ``n`` items.
+
+    Items of one group go to one split (groups are split, not items). With ``stratify`` (one label per item
+    or group), each class is split separately so the splits keep the class balance. Within each stratum the
+    order is a ``numpy.random.default_rng(seed)`` permutation; the first ``round(f_train * m)`` go to train,
+    the next ``round(f_validation * m)`` to validation, the rest to test.
+    """
+    if abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must sum to 1, got {fractions}")
+    group_of = list(range(n)) if groups is None else list(groups)
+    unique_groups = list(dict.fromkeys(group_of))
+    strata: dict[object, list[int]] = {}
+    if stratify is not None:
+        first_label = {}
+        for item, group in enumerate(group_of):
+            first_label.setdefault(group, stratify[item])
+        for index, group in enumerate(unique_groups):
+            strata.setdefault(first_label[group], []).append(index)
+    else:
+        strata[None] = list(range(len(unique_groups)))
+    rng = np.random.default_rng(seed)
+    assignment: dict[object, str] = {}
+    for key in sorted(strata, key=str):
+        members = np.asarray(strata[key])[rng.permutation(len(strata[key]))]
+        n_train = round(fractions[0] * len(members))
+        n_validation = round(fractions[1] * len(members))
+        for position, member in enumerate(members):
+            name = (
+                "train"
+                if position < n_train
+                else "validation"
+                if position < n_train + n_validation
+                else "test"
+            )
+            assignment[unique_groups[member]] = name
+    return [assignment[group] for group in group_of]
+
+
+# ---------------------------------------------------------------------------------------------- built-in tasks
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A built-in task: records per split (``{"id", "sequence", "label": int}``) and class names."""
+
+    name: str
+    splits: dict[str, list[dict]]
+    label_names: list[str]
+    description: str
+    kind: str = "classification"  # "splice": report top-k accuracy and PR-AUC first
+    notes: dict = field(default_factory=dict)
+
+
+def _gue(folder: str, length: int | None) -> Callable[[Path, int], TaskData]:
+    def load(root: Path, seed: int) -> TaskData:
+        base = root / "gue" / folder
+        splits = {}
+        for split, stem in (("train", "train"), ("validation", "dev"), ("test", "test")):
+            records = read_sequence_table(base / f"{stem}.csv", labels=("0", "1"), sequence_length=length)
+            for record in records:
+                record["label"] = int(record["label"])
+            splits[split] = records
+        return TaskData(folder, splits, ["0", "1"], f"GUE {folder} (DNABERT-2 benchmark), binary")
+
+    return load
+
+
+def _oct4_vs_mafk(root: Path, seed: int) -> TaskData:
+    base = root / "janggu_oct4_mafk"
+    pools = {}
+    for split, (oct4, mafk) in {
+        "train": ("sample.fa", "sample2.fa"),
+        "test": ("sample_test.fa", "sample2_test.fa"),
+    }.items():
+        records = [{**r, "label": 1} for r in read_fasta_sequences(base / oct4, 200)]
+        records += [{**r, "label": 0} for r in read_fasta_sequences(base / mafk, 200)]
+        pools[split] = records
+    # janggu ships train and test files; the dev split for early stopping is a seeded 10% of train.
+    names = seeded_split(
+        len(pools["train"]), seed, (0.9, 0.1, 0.0), stratify=[r["label"] for r in pools["train"]]
+    )
+    splits = {
+        "train": [r for r, s in zip(pools["train"], names, strict=True) if s == "train"],
+        "validation": [r for r, s in zip(pools["train"], names, strict=True) if s == "validation"],
+        "test": pools["test"],
+    }
+    return TaskData(
+        "oct4_vs_mafk", splits, ["MafK", "Oct4"], "janggu Oct4 (1) vs MafK (0) ChIP-seq peaks, 200 bp"
+    )
+
+
+def _ctcf_vs_shuffled(root: Path, seed: int) -> TaskData:
+    positives = read_fasta_sequences(root / "ctcf_gm12878_gimmemotifs" / "Gm12878.CTCF.top500.w200.fa", 200)
+    examples = tf_binding_examples(positives, seed)
+    names = seeded_split(len(examples), seed, groups=[e["group"] for e in examples])
+    splits = {split: [e for e, s in zip(examples, names, strict=True) if s == split] for split in SPLITS}
+    return TaskData(
+        "ctcf_vs_shuffled",
+        splits,
+        ["shuffled", "CTCF"],
+        "500 GM12878 CTCF peaks (1) vs their dinucleotide shuffles (0), 200 bp (the paper's TF-binding protocol)",
+    )
+
+
+def _uci_splice(root: Path, seed: int) -> TaskData:
+    from .splice import SPLICE_LABELS, read_uci_splice
+
+    records = read_uci_splice(root / "uci_splice" / "splice.csv")
+    names = seeded_split(len(records), seed, stratify=[r["label"] for r in records])
+    splits = {split: [r for r, s in zip(records, names, strict=True) if s == split] for split in SPLITS}
+    return TaskData(
+        "uci_splice",
+        splits,
+        list(SPLICE_LABELS),
+        "UCI splice junctions, 60 nt, neither/acceptor/donor",
+        "splice",
+    )
+
+
+TASKS: dict[str, Callable[[Path, int], TaskData]] = {
+    "gue_prom_core_all": _gue("prom/prom_core_all", 70),
+    "gue_prom_core_notata": _gue("prom/prom_core_notata", 70),
+    "gue_prom_core_tata": _gue("prom/prom_core_tata", 70),
+    "gue_prom_300_tata": _gue("prom/prom_300_tata", 300),
+    **{f"gue_tf{i}": _gue(f"tf/{i}", 101) for i in range(5)},
+    "oct4_vs_mafk": _oct4_vs_mafk,
+    "ctcf_vs_shuffled": _ctcf_vs_shuffled,
+    "uci_splice": _uci_splice,
+}
+
+
+def default_data_root() -> Path:
+    """``$GENEBERT_DATA_ROOT``, else ``../shared/data`` beside the current directory's parent (the repo layout)."""
+    import os
+
+    if os.environ.get("GENEBERT_DATA_ROOT"):
+        return Path(os.environ["GENEBERT_DATA_ROOT"])
+    return Path.cwd().resolve().parent / "shared" / "data"
+
+
+def load_task(name: str, data_root: str | Path | None = None, seed: int = 42) -> TaskData:
+    """Load built-in task ``name`` (see :data:`TASKS`) from ``data_root`` (default :func:`default_data_root`).
+
+    ``seed`` fixes the splits of tasks that do not ship one and the shuffled negatives; the default 42 is the
+    one the published tables use.
+    """
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; built-in tasks: {', '.join(TASKS)}")
+    root = Path(data_root) if data_root is not None else default_data_root()
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root {root} does not exist (pass --data_root / data_root=...)")
+    return TASKS[name](root, seed)
+
+
+__all__ = [
+    "SPLITS",
+    "TASKS",
+    "TaskData",
+    "check_dna",
+    "default_data_root",
+    "encode_labels",
+    "fetch_padded",
+    "join_kmers",
+    "label_names",
+    "load_task",
+    "read_bed_sequences",
+    "read_fasta_sequences",
+    "read_sequence_table",
+    "seeded_split",
+    "sequence_seed",
+    "tf_binding_examples",
+]

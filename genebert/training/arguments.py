@@ -1,0 +1,86 @@
+"""Command-line parsing shared by the pre-training and fine-tuning scripts.
+
+Both take three `HfArgumentParser` dataclasses, optionally from one YAML/JSON file, with a ``--preset`` that
+changes defaults (an explicit flag always wins), and both must run as several CPU processes under torchrun or
+accelerate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import HfArgumentParser
+
+
+def parse_with_presets(
+    dataclass_types: Sequence[type],
+    argv: list[str],
+    presets: Mapping[str, Mapping[str, Any]],
+    default_preset: str = "base",
+) -> tuple:
+    """Parse ``argv`` (or the single YAML/JSON file it names) into ``dataclass_types``.
+
+    The preset named by ``--preset`` sets defaults first. With several processes and no GPU
+    (``WORLD_SIZE`` > 1), ``use_cpu`` defaults to True: transformers sets up gloo DDP only when told to use
+    the CPU, otherwise each process would silently train alone.
+    """
+    parser = HfArgumentParser(tuple(dataclass_types))
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        path = Path(argv[0]).resolve()
+        values = json.loads(path.read_text()) if path.suffix == ".json" else _read_yaml(path)
+        argv = values_to_argv(values)
+    preset = peek_argument(argv, "--preset") or default_preset
+    if preset not in presets:
+        raise SystemExit(f"--preset must be one of {sorted(presets)}, got {preset!r}")
+    parser.set_defaults(report_to="none", **presets[preset])
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        parser.set_defaults(use_cpu=True)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def values_to_argv(values: Mapping[str, Any]) -> list[str]:
+    """``{"max_steps": 10, "use_srm": False}`` -> ``["--max_steps", "10", "--use_srm", "false"]``."""
+    argv: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            argv += [f"--{key}", str(value).lower()]
+        elif isinstance(value, list):
+            argv += [f"--{key}", *map(str, value)]
+        elif value is not None:
+            argv += [f"--{key}", str(value)]
+    return argv
+
+
+def peek_argument(argv: Sequence[str], flag: str) -> str | None:
+    """The value of ``flag`` in ``argv`` (``--flag value`` or ``--flag=value``), before full parsing."""
+    for index, item in enumerate(argv):
+        if item == flag and index + 1 < len(argv):
+            return argv[index + 1]
+        if item.startswith(flag + "="):
+            return item.split("=", 1)[1]
+    return None
+
+
+def parse_config_overrides(text: str | None) -> dict[str, Any]:
+    """``"hidden_size=128,region_input_mode=resize"`` -> ``{"hidden_size": 128, "region_input_mode": "resize"}``."""
+    overrides: dict[str, Any] = {}
+    for item in filter(None, (text or "").split(",")):
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--config_overrides takes key=value pairs, got {item!r}")
+        try:
+            overrides[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = raw
+    return overrides

@@ -1,0 +1,520 @@
+"""Fine-tune GeneBERT on a sequence classification task (run_scripts/run_finetuning.py).
+
+Data: any ``sequence,label`` CSV / TSV (DNABERT's k-mer TSV is joined back to DNA) or parquet through
+``--train_file --validation_file --test_file`` (as transformers' text-classification example), or a built-in
+task through ``--task NAME`` (see ``genebert.genomics.tasks.TASKS``)::
+
+    python run_scripts/run_finetuning.py --task gue_prom_core_all --data_root ../shared/data \\
+        --preset tiny --output_dir outputs/finetune/prom_core_all
+    python run_scripts/run_finetuning.py --train_file train.csv --validation_file dev.csv --test_file test.csv \\
+        --model_name_or_path outputs/pretrain --output_dir outputs/finetune/mine
+    python run_scripts/run_finetuning.py --task gue_tf0 --dnabert_checkpoint path/to/DNABERT-6 --preset base ...
+    torchrun --nproc_per_node 2 run_scripts/run_finetuning.py ...      # DDP on CPU, as pre-training
+
+Model: a GeneBERT checkpoint (``--model_name_or_path``, e.g. a pre-training output), a DNABERT-style
+``BertForMaskedLM`` checkpoint (``--dnabert_checkpoint``) or, with neither, a randomly initialised model of
+``--preset`` size (the paper's uni-modal "no pre-training" baseline).
+
+Training keeps the checkpoint with the best dev ``--metric_for_best_model`` (default ``auc``) and stops early
+after ``--early_stopping_patience`` evaluations without improvement. Outputs in ``--output_dir``: the model and
+tokenizer, ``test_results.json`` (precision, recall, f1, accuracy, mcc, auc, pr_auc, ...),
+``eval_results.json`` (the dev split, best model), ``test_predictions.tsv`` / ``.json`` (id, label,
+prediction, one score per class), ``all_results.json`` and ``log_history.json``.
+
+Long sequences: the model reads at most ``--max_seq_length`` tokens (512 with [CLS] and [SEP]), i.e.
+``max_seq_length - 2 + k - 1`` bp (515 bp for k = 6). Longer sequences are cropped by ``--truncation``:
+``centre`` (default: keeps the middle, right for peak- and site-centred tasks), ``left`` (keeps the start),
+``right`` (keeps the end) or ``error``. The number of cropped sequences per split is logged as a warning and
+saved in ``all_results.json`` (``cropped_<split>``), so cropping never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
+from genebert.genomics.errors import InputFileError
+from genebert.genomics.tasks import (
+    check_dna,
+    encode_labels,
+    label_names,
+    load_task,
+    read_sequence_table,
+    seeded_split,
+)
+from genebert.training.arguments import parse_config_overrides, parse_with_presets
+from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
+
+logger = logging.getLogger("genebert.finetune")
+
+TRUNCATION_POLICIES = ("centre", "left", "right", "error")
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(
+        default="base",
+        metadata={"help": "size and schedule when training from scratch: 'tiny', 'small' (CPU) or 'base'"},
+    )
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "a GeneBERT checkpoint (pre-training or fine-tuning output, or Hub id)"},
+    )
+    dnabert_checkpoint: str | None = field(
+        default=None, metadata={"help": "a DNABERT-style BertForMaskedLM checkpoint for the sequence tower"}
+    )
+    kmer: int = field(default=6, metadata={"help": "k of the k-mer tokens when training from scratch"})
+    config_overrides: str | None = field(
+        default=None, metadata={"help": "comma-separated config overrides, e.g. 'hidden_dropout_prob=0.2'"}
+    )
+    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'"})
+
+
+@dataclass
+class DataArguments:
+    task: str | None = field(
+        default=None, metadata={"help": "a built-in task (genebert.genomics.tasks.TASKS)"}
+    )
+    data_root: str | None = field(
+        default=None,
+        metadata={
+            "help": "folder of the built-in tasks' data (default $GENEBERT_DATA_ROOT or ../shared/data)"
+        },
+    )
+    train_file: str | None = field(default=None, metadata={"help": "CSV/TSV/parquet with sequence,label"})
+    validation_file: str | None = field(default=None, metadata={"help": "dev split (early stopping)"})
+    test_file: str | None = field(default=None, metadata={"help": "test split (test_results.json)"})
+    sequence_column: str = field(default="sequence")
+    label_column: str = field(default="label")
+    validation_split_percentage: int = field(
+        default=10, metadata={"help": "without a validation file: the seeded share of train used as dev"}
+    )
+    split_seed: int = field(
+        default=42, metadata={"help": "seed of data splits and shuffled negatives (tasks without a split)"}
+    )
+    max_seq_length: int = field(
+        default=512, metadata={"help": "tokens per sequence, [CLS] and [SEP] included"}
+    )
+    truncation: str = field(
+        default="centre", metadata={"help": "crop of longer sequences: 'centre', 'left', 'right' or 'error'"}
+    )
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "use a seeded random subset of train of this size"}
+    )
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "use a seeded random subset of dev of this size (faster evaluations)"}
+    )
+    max_test_samples: int | None = field(default=None)
+    early_stopping_patience: int = field(
+        default=5, metadata={"help": "evaluations without dev improvement before stopping (0: never)"}
+    )
+    reverse_complement_augmentation: bool = field(
+        default=False,
+        metadata={
+            "help": "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
+        },
+    )
+
+
+@dataclass
+class GeneBertFinetuningArguments(TrainingArguments):
+    output_dir: str = field(default="outputs/finetune")
+    num_train_epochs: float = field(default=3.0)
+    learning_rate: float = field(default=3e-5)
+    warmup_steps: float = field(default=0.1)
+    weight_decay: float = field(default=0.01)
+    per_device_train_batch_size: int = field(default=32)
+    per_device_eval_batch_size: int = field(default=64)
+    logging_steps: float = field(default=50)
+    eval_strategy: str = field(default="steps")
+    eval_steps: float | None = field(default=200)
+    save_strategy: str = field(default="steps")
+    save_steps: float = field(default=200)
+    save_total_limit: int | None = field(default=2)
+    load_best_model_at_end: bool = field(default=True)
+    metric_for_best_model: str | None = field(default="auc")
+    greater_is_better: bool | None = field(default=True)
+    save_safetensors: bool = field(default=True)
+
+
+#: Architectures of the presets when no checkpoint is given.
+PRESET_CONFIGS: dict[str, dict] = {
+    "tiny": {},  # GeneBertConfig.tiny(): 2 layers of width 32
+    "small": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 512},
+    "base": {},  # GeneBertConfig.base(): BERT-base
+}
+
+#: Training defaults of the presets (any command-line flag wins).
+PRESETS: dict[str, dict] = {
+    # A CPU run of the same code: seconds to minutes on 2 cores.
+    "tiny": {
+        "max_steps": 300,
+        "learning_rate": 1e-3,
+        "warmup_steps": 0.05,
+        "per_device_train_batch_size": 32,
+        "per_device_eval_batch_size": 128,
+        "logging_steps": 25,
+        "eval_steps": 100,
+        "save_steps": 100,
+        "dataloader_num_workers": 0,
+    },
+    # A larger CPU model for the downstream tables (see docs/results.md).
+    "small": {
+        "max_steps": 2000,
+        "learning_rate": 5e-4,
+        "warmup_steps": 0.05,
+        "per_device_train_batch_size": 32,
+        "per_device_eval_batch_size": 128,
+        "logging_steps": 50,
+        "eval_steps": 200,
+        "save_steps": 200,
+        "dataloader_num_workers": 0,
+    },
+    "base": {},
+}
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, GeneBertFinetuningArguments]:
+    model_args, data_args, training_args = parse_with_presets(
+        (ModelArguments, DataArguments, GeneBertFinetuningArguments), argv, PRESETS
+    )
+    if data_args.truncation not in TRUNCATION_POLICIES:
+        raise SystemExit(f"--truncation must be one of {TRUNCATION_POLICIES}, got {data_args.truncation!r}")
+    if bool(data_args.task) == bool(data_args.train_file):
+        raise SystemExit("give either --task NAME or --train_file (with --validation_file / --test_file)")
+    if model_args.model_name_or_path and model_args.dnabert_checkpoint:
+        raise SystemExit("give at most one of --model_name_or_path and --dnabert_checkpoint")
+    return model_args, data_args, training_args
+
+
+# ------------------------------------------------------------------------------------------------------ data
+
+
+def read_table(
+    path: str | Path, sequence_column: str = "sequence", label_column: str = "label"
+) -> list[dict]:
+    """Records ``{"id", "sequence", "label"}`` of a CSV / TSV / parquet file, every row validated."""
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        return read_sequence_table(path, sequence_column=sequence_column, label_column=label_column)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    missing = {sequence_column, label_column} - set(table.column_names)
+    if missing:
+        raise InputFileError(path, f"missing columns {sorted(missing)} (has {table.column_names})")
+    ids = table.column("id").to_pylist() if "id" in table.column_names else None
+    records = []
+    # Parquet has no lines: "line" is the 1-based row number.
+    for row, (sequence, label) in enumerate(
+        zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True),
+        start=1,
+    ):
+        if label is None or str(label) == "":
+            raise InputFileError(path, "empty label (row number)", row)
+        records.append(
+            {
+                "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
+                "sequence": check_dna(str(sequence or ""), path, row),
+                "label": str(label),
+            }
+        )
+    if not records:
+        raise InputFileError(path, "no rows")
+    return records
+
+
+def load_splits(data_args: DataArguments) -> tuple[dict[str, list[dict]], list[str], str]:
+    """Records per split (labels as class ids), class names and the task kind."""
+    if data_args.task:
+        task = load_task(data_args.task, data_args.data_root, seed=data_args.split_seed)
+        splits = {name: records for name, records in task.splits.items() if records}
+        return splits, task.label_names, task.kind
+    files = {
+        "train": data_args.train_file,
+        "validation": data_args.validation_file,
+        "test": data_args.test_file,
+    }
+    splits = {
+        name: read_table(path, data_args.sequence_column, data_args.label_column)
+        for name, path in files.items()
+        if path
+    }
+    if "validation" not in splits and data_args.validation_split_percentage > 0:
+        fraction = data_args.validation_split_percentage / 100
+        names = seeded_split(len(splits["train"]), data_args.split_seed, (1 - fraction, fraction, 0.0))
+        records = splits["train"]
+        splits["train"] = [r for r, s in zip(records, names, strict=True) if s == "train"]
+        splits["validation"] = [r for r, s in zip(records, names, strict=True) if s == "validation"]
+    classes = label_names(record["label"] for record in splits["train"])
+    for name, records in splits.items():
+        unknown = sorted({str(r["label"]) for r in records} - set(classes))
+        if unknown:
+            raise SystemExit(f"the {name} split has labels {unknown} that train does not have ({classes})")
+        for record, label in zip(records, encode_labels([r["label"] for r in records], classes), strict=True):
+            record["label"] = label
+    return splits, classes, "classification"
+
+
+def crop(sequence: str, max_bp: int, policy: str) -> str:
+    """``sequence`` cut to ``max_bp`` by ``policy`` (``centre`` keeps the middle; the extra base goes right)."""
+    if len(sequence) <= max_bp:
+        return sequence
+    if policy == "centre":
+        start = (len(sequence) - max_bp) // 2
+        return sequence[start : start + max_bp]
+    if policy == "left":
+        return sequence[:max_bp]
+    if policy == "right":
+        return sequence[-max_bp:]
+    raise ValueError(
+        f"a sequence of {len(sequence)} bp is longer than {max_bp} bp and --truncation is 'error'"
+    )
+
+
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """A seeded random subset of ``limit`` records in their original order (all when ``limit`` is None)."""
+    if limit is None or limit >= len(records):
+        return records
+    keep = np.sort(np.random.default_rng(seed).choice(len(records), size=limit, replace=False))
+    return [records[i] for i in keep]
+
+
+class TokenizedSplit(torch.utils.data.Dataset):
+    """Tokenised sequences + labels; ``ids`` stay beside it for the prediction files."""
+
+    def __init__(self, records: list[dict], tokenizer: GeneBertTokenizer, max_bp: int, policy: str):
+        sequences = [crop(r["sequence"], max_bp, policy) for r in records]
+        self.cropped = sum(len(r["sequence"]) > max_bp for r in records)
+        encoded = tokenizer(sequences, return_token_type_ids=True, return_attention_mask=True)
+        self.features = [
+            {
+                "input_ids": encoded["input_ids"][i],
+                "token_type_ids": encoded["token_type_ids"][i],
+                "attention_mask": encoded["attention_mask"][i],
+                "labels": int(records[i]["label"]),
+            }
+            for i in range(len(records))
+        ]
+        self.ids = [str(r["id"]) for r in records]
+        self.labels = np.asarray([int(r["label"]) for r in records])
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.features[index]
+
+
+# ----------------------------------------------------------------------------------------------------- model
+
+
+def build_model(
+    model_args: ModelArguments, classes: list[str]
+) -> tuple[GeneBertForSequenceClassification, GeneBertTokenizer]:
+    label_kwargs = {
+        "num_labels": len(classes),
+        "id2label": dict(enumerate(classes)),
+        "label2id": {name: i for i, name in enumerate(classes)},
+    }
+    overrides = parse_config_overrides(model_args.config_overrides)
+    if model_args.model_name_or_path:
+        source = model_args.model_name_or_path
+        model = GeneBertForSequenceClassification.from_pretrained(
+            source,
+            attn_implementation=model_args.attn_implementation,
+            ignore_mismatched_sizes=True,  # a fine-tuned checkpoint with another number of classes
+            problem_type="single_label_classification",
+            **label_kwargs,
+            **overrides,
+        )
+        has_vocab = Path(source, "vocab.txt").is_file() if Path(source).is_dir() else True
+        tokenizer = (
+            GeneBertTokenizer.from_pretrained(source)
+            if has_vocab
+            else GeneBertTokenizer(kmer=model.config.kmer)
+        )
+        if tokenizer.kmer != model.config.kmer:
+            raise SystemExit(f"{source}: tokenizer k={tokenizer.kmer} but model k={model.config.kmer}")
+        logger.info("model from GeneBERT checkpoint %s", source)
+    elif model_args.dnabert_checkpoint:
+        model, report = GeneBertForSequenceClassification.from_dnabert(
+            model_args.dnabert_checkpoint,
+            output_loading_info=True,
+            problem_type="single_label_classification",
+            **label_kwargs,
+            **overrides,
+        )
+        model.config._attn_implementation = model_args.attn_implementation
+        tokenizer = GeneBertTokenizer(kmer=model.config.kmer)
+        logger.info("sequence tower from DNABERT checkpoint %s: %s", model_args.dnabert_checkpoint, report)
+    else:
+        values = {"kmer": model_args.kmer, **PRESET_CONFIGS[model_args.preset], **overrides}
+        factory = GeneBertConfig.base if model_args.preset == "base" else GeneBertConfig.tiny
+        config = factory(problem_type="single_label_classification", **label_kwargs, **values)
+        config._attn_implementation = model_args.attn_implementation
+        model = GeneBertForSequenceClassification(config)
+        tokenizer = GeneBertTokenizer(kmer=config.kmer)
+        logger.info(
+            "model from scratch (preset %s): no pre-training, the uni-modal baseline", model_args.preset
+        )
+    return model, tokenizer
+
+
+def _compute_metrics(eval_prediction) -> dict[str, float]:
+    logits = eval_prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    return classification_metrics(eval_prediction.label_ids, as_probabilities(logits))
+
+
+def write_predictions(
+    output: Path, split: TokenizedSplit, probabilities: np.ndarray, classes: list[str], name: str = "test"
+) -> None:
+    """``<name>_predictions.tsv`` and ``.json``: id, true label, predicted label and one score per class."""
+    predictions = probabilities.argmax(axis=1)
+    score_columns = [f"score_{c}" for c in classes]
+    rows = []
+    for i, identifier in enumerate(split.ids):
+        row = {"id": identifier, "label": classes[split.labels[i]], "prediction": classes[predictions[i]]}
+        row.update({column: float(probabilities[i, j]) for j, column in enumerate(score_columns)})
+        rows.append(row)
+    header = ["id", "label", "prediction", *score_columns]
+    lines = ["\t".join(header)] + [
+        "\t".join(str(row[c]) if not c.startswith("score_") else f"{row[c]:.6g}" for c in header)
+        for row in rows
+    ]
+    (output / f"{name}_predictions.tsv").write_text("\n".join(lines) + "\n")
+    (output / f"{name}_predictions.json").write_text(json.dumps(rows) + "\n")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Fine-tune and evaluate; returns the test metrics (or the dev metrics when there is no test split)."""
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    set_seed(training_args.seed)
+
+    splits, classes, kind = load_splits(data_args)
+    splits["train"] = subsample(splits["train"], data_args.max_train_samples, data_args.split_seed)
+    if "validation" in splits:
+        splits["validation"] = subsample(
+            splits["validation"], data_args.max_eval_samples, data_args.split_seed
+        )
+    if "test" in splits:
+        splits["test"] = subsample(splits["test"], data_args.max_test_samples, data_args.split_seed)
+
+    if data_args.reverse_complement_augmentation:
+        # TF binding and promoter activity do not depend on which strand a peak file reports: doubling the
+        # training set with reverse complements is the usual augmentation (DeepBind, Basset), never on dev/test.
+        from genebert.genomics.splice import reverse_complement
+
+        splits["train"] = splits["train"] + [
+            {**r, "id": f"{r['id']}|rc", "sequence": reverse_complement(r["sequence"])}
+            for r in splits["train"]
+        ]
+    model, tokenizer = build_model(model_args, classes)
+    max_tokens = min(data_args.max_seq_length, model.config.max_position_embeddings)
+    max_bp = max_tokens - 2 + model.config.kmer - 1  # [CLS] + (L - k + 1) k-mers + [SEP] <= max_tokens
+    data = {
+        name: TokenizedSplit(records, tokenizer, max_bp, data_args.truncation)
+        for name, records in splits.items()
+    }
+    cropped = {f"cropped_{name}": split.cropped for name, split in data.items()}
+    for name, split in data.items():
+        if split.cropped:
+            logger.warning(
+                "%d of %d %s sequences are longer than %d bp (%d tokens) and were cropped (--truncation %s)",
+                split.cropped,
+                len(split),
+                name,
+                max_bp,
+                max_tokens,
+                data_args.truncation,
+            )
+
+    callbacks = []
+    if "validation" not in data:
+        training_args.eval_strategy = "no"
+        training_args.load_best_model_at_end = False
+    elif data_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=data_args.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=data["train"],
+        eval_dataset=data.get("validation"),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=_compute_metrics,
+        callbacks=callbacks,
+    )
+    if trainer.is_world_process_zero():
+        logger.info(
+            "task %s: %s classes %s, splits %s, %.2fM parameters, world size %d",
+            data_args.task or data_args.train_file,
+            kind,
+            classes,
+            {name: len(split) for name, split in data.items()},
+            sum(p.numel() for p in model.parameters()) / 1e6,
+            training_args.world_size,
+        )
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    train_minutes = (time.perf_counter() - started) / 60
+    trainer.save_model()
+    metrics = {**result.metrics, **cropped, "train_minutes": train_minutes, "num_labels": len(classes)}
+    metrics["best_model_checkpoint"] = trainer.state.best_model_checkpoint
+    output = Path(training_args.output_dir)
+    outcome: dict = {}
+    if "validation" in data:
+        eval_metrics = trainer.evaluate()
+        metrics.update(eval_metrics)
+        if trainer.is_world_process_zero():
+            (output / "eval_results.json").write_text(json.dumps(eval_metrics, indent=1) + "\n")
+        outcome = {key.removeprefix("eval_"): value for key, value in eval_metrics.items()}
+    if "test" in data:
+        prediction = trainer.predict(data["test"], metric_key_prefix="test")
+        logits = (
+            prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        )
+        probabilities = as_probabilities(logits)
+        outcome = classification_metrics(data["test"].labels, probabilities)
+        outcome.update(
+            loss=prediction.metrics.get("test_loss", math.nan),
+            task=data_args.task or str(data_args.test_file),
+            kind=kind,
+            train_minutes=train_minutes,
+            train_samples=len(data["train"]),
+            global_step=trainer.state.global_step,
+        )
+        metrics.update({f"test_{key}": value for key, value in outcome.items() if key in METRIC_KEYS})
+        if trainer.is_world_process_zero():
+            (output / "test_results.json").write_text(json.dumps(outcome, indent=1) + "\n")
+            write_predictions(output, data["test"], probabilities, classes)
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(output)
+        (output / "all_results.json").write_text(json.dumps(metrics, indent=1, default=str) + "\n")
+        (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+        logger.info(
+            "done in %.1f min: %s",
+            train_minutes,
+            {key: round(outcome[key], 4) for key in METRIC_KEYS if key in outcome},
+        )
+    return outcome
