@@ -189,5 +189,7 @@ def test_cli_finetune_passes_arguments_through(csv_task, tmp_path):
     from genebert.cli import main as cli_main
 
     output = tmp_path / "cli"
-    assert cli_main(["finetune", *files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST]) == 0
+    assert (
+        cli_main(["finetune", *files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST]) == 0
+    )
     check_outputs(output)
