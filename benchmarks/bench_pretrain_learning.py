@@ -29,15 +29,21 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pretrain_learning.json"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=1200, help="pre-training steps on the synthetic corpus")
     parser.add_argument("--real-steps", type=int, default=300, help="pre-training steps on the real corpus")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--region-window-bp", type=int, default=25, help="synthetic corpus: bases per region window")
-    parser.add_argument("--regions-per-cell-type", type=int, default=1500)
     parser.add_argument(
-        "--config-overrides", default="hidden_size=64,num_hidden_layers=4,num_attention_heads=4,intermediate_size=128"
+        "--region-window-bp", type=int, default=25, help="synthetic corpus: bases per region window"
+    )
+    parser.add_argument("--regions-per-cell-type", type=int, default=1500)
+    parser.add_argument("--kmer", type=int, default=6, help="synthetic corpus and model: k of the k-mers")
+    parser.add_argument(
+        "--config-overrides",
+        default="hidden_size=64,num_hidden_layers=4,num_attention_heads=4,intermediate_size=128",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, default=Path("outputs/bench_pretrain_learning"))
@@ -51,7 +57,12 @@ def main() -> None:
 
     warnings.simplefilter("ignore", UserWarning)
     extra = [
-        "--learning_rate", str(args.learning_rate), "--warmup_steps", "50", "--config_overrides", args.config_overrides,
+        "--learning_rate",
+        str(args.learning_rate),
+        "--warmup_steps",
+        "50",
+        "--config_overrides",
+        args.config_overrides,
     ]
     rows = {}
     started = time.perf_counter()
@@ -59,15 +70,25 @@ def main() -> None:
     build_real_corpus(real_corpus, progress=False)
     synthetic_corpus = args.work_dir / "synthetic" / "corpus"
     build_synthetic_corpus(
-        synthetic_corpus, args.regions_per_cell_type, args.seed, progress=False, region_window_bp=args.region_window_bp
+        synthetic_corpus,
+        args.regions_per_cell_type,
+        args.seed,
+        progress=False,
+        region_window_bp=args.region_window_bp,
+        kmer=args.kmer,
     )
-    for name, corpus, steps in (("real", real_corpus, args.real_steps), ("synthetic", synthetic_corpus, args.steps)):
+    for name, corpus, steps in (
+        ("real", real_corpus, args.real_steps),
+        ("synthetic", synthetic_corpus, args.steps),
+    ):
         result = pretrain_and_evaluate(
             corpus, args.work_dir / name / "model", steps, args.batch_size, args.seed, extra_arguments=extra
         )
         held = result["held_out"]
         result["targets"] = {
-            "mgm_points_above_neighbour_copy": round(100 * (held["mgm_accuracy"] - held["mgm_neighbour_copy_accuracy"]), 2),
+            "mgm_points_above_neighbour_copy": round(
+                100 * (held["mgm_accuracy"] - held["mgm_neighbour_copy_accuracy"]), 2
+            ),
             "mgm_target_met": held["mgm_accuracy"] - held["mgm_neighbour_copy_accuracy"] >= 0.03,
             "srm_times_chance": round(held["srm_top1_seq2region"] / held["srm_chance"], 2),
             "srm_target_met": held["srm_top1_seq2region"] >= 5 * held["srm_chance"],
@@ -81,7 +102,10 @@ def main() -> None:
         "settings": {key: str(value) for key, value in vars(args).items()},
         "minutes": round((time.perf_counter() - started) / 60, 1),
         "results": rows,
-        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_suffix(".json.tmp")
@@ -91,8 +115,10 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, result in rows.items():
         held = result["held_out"]
-        print(f"| {name} | {result['steps']} | {held['mgm_accuracy']:.3f} | {held['mgm_neighbour_copy_accuracy']:.3f} | "
-              f"{held['srm_top1_seq2region']:.3f} | {held['srm_chance']:.3f} | {held['ngsp_accuracy']:.3f} |")
+        print(
+            f"| {name} | {result['steps']} | {held['mgm_accuracy']:.3f} | {held['mgm_neighbour_copy_accuracy']:.3f} | "
+            f"{held['srm_top1_seq2region']:.3f} | {held['srm_chance']:.3f} | {held['ngsp_accuracy']:.3f} |"
+        )
     print(f"wrote {args.out}")
 
 

@@ -57,6 +57,7 @@ def build_synthetic_corpus(
     seed: int,
     progress: bool = True,
     region_window_bp: int | None = None,
+    kmer: int = 6,
 ):
     from .genomics import accessibility
     from .genomics.corpus import CorpusConfig, build_corpus
@@ -73,7 +74,7 @@ def build_synthetic_corpus(
     with Genome(truth["genome"]) as reference:
         sizes = dict(reference.sizes)
     access = accessibility.from_peak_files(truth["peaks"], sizes)
-    config = CorpusConfig(region_window_bp=region_window_bp)
+    config = CorpusConfig(kmer=kmer, region_window_bp=region_window_bp)
     return build_corpus(truth["genome"], access, motifs, out, config, progress=progress), truth
 
 

@@ -146,6 +146,8 @@ def test_load_accessibility_dispatch_and_errors(tmp_path):
         acc.load_accessibility(SIZES, matrix_dirs=[folder])
     with pytest.raises(ValueError, match="one per count-matrix folder"):
         acc.load_accessibility(SIZES, matrix_dirs=[folder, folder, folder], cell_type_columns=["a", "b"])
-    one = acc.load_accessibility(SIZES, matrix_dirs=[folder], cell_type_columns=["cell_type"], unknown_chroms="skip")
+    one = acc.load_accessibility(
+        SIZES, matrix_dirs=[folder], cell_type_columns=["cell_type"], unknown_chroms="skip"
+    )
     assert one.cell_types == ["B", "T"]
     assert acc.load_accessibility(SIZES, peaks={"T": tmp_path / "t.bed"}).cell_types == ["T"]

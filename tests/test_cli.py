@@ -22,7 +22,21 @@ def test_demo_end_to_end_small(capsys, tmp_path):
     """The demo's whole path with 2 training steps per corpus (the full demo is `make demo`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        assert main(["demo", "--out", str(tmp_path), "--real-steps", "2", "--synthetic-steps", "2", "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "demo",
+                    "--out",
+                    str(tmp_path),
+                    "--real-steps",
+                    "2",
+                    "--synthetic-steps",
+                    "2",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
     out = capsys.readouterr().out
     assert "motifs        579" in out and "report:" in out
     report = (tmp_path / "report.md").read_text()
@@ -32,7 +46,9 @@ def test_demo_end_to_end_small(capsys, tmp_path):
         assert (tmp_path / name / "model" / "model.safetensors").is_file()
         assert (tmp_path / name / "model" / "training_curves.png").is_file()
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {"mgm_accuracy", "mgm_neighbour_copy_accuracy", "srm_chance", "ngsp_accuracy"} <= results["synthetic"]["held_out"].keys()
+    assert {"mgm_accuracy", "mgm_neighbour_copy_accuracy", "srm_chance", "ngsp_accuracy"} <= results[
+        "synthetic"
+    ]["held_out"].keys()
 
 
 def test_tokenize_prints_summary(capsys):

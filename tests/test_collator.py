@@ -172,7 +172,9 @@ def test_collator_batch_structure(corpus):
         assert batch["token_type_ids"][row, : seps[0] + 1].sum() == 0
         assert batch["token_type_ids"][row, seps[0] + 1 : length].min() == 1
         regions = batch["region_ids"][row].tolist()
-        np.testing.assert_array_equal(batch["region_matrix"][row].numpy(), scores[regions])  # rows = these regions
+        np.testing.assert_array_equal(
+            batch["region_matrix"][row].numpy(), scores[regions]
+        )  # rows = these regions
         assert regions[:5] == feature["region_ids"][:5]
         if batch["next_segment_label"][row] == 1:
             assert regions[5:] == feature["region_ids"][5:]
@@ -231,8 +233,16 @@ def test_neighbour_copy_baseline():
     rng = np.random.default_rng(5)
     sequence = "".join(rng.choice(list("ACGT"), 300))
     result = mask_regions(
-        [sequence], encode([sequence]), encode, kmer=6, rate=0.15, mean_span_bp=2.0, rng=np.random.default_rng(1),
-        mask_token_id=4, unk_token_id=1, fill_base="G",
+        [sequence],
+        encode([sequence]),
+        encode,
+        kmer=6,
+        rate=0.15,
+        mean_span_bp=2.0,
+        rng=np.random.default_rng(1),
+        mask_token_id=4,
+        unk_token_id=1,
+        fill_base="G",
     )
     hidden = result.hidden[0]
     for t in np.flatnonzero(result.labels != -100):

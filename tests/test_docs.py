@@ -23,5 +23,11 @@ def test_readme_quickstart_runs(tmp_path, capsys):
         os.chdir(cwd)
     out = capsys.readouterr().out
     assert "ACGTACGTTAGCCGATTA TTGACAGGCTAGCTAAC torch.Size([1, 28, 4101]) torch.Size([1, 1])" in out
-    for name in ("vocab.txt", "config.json", "model.safetensors", "modeling_genebert.py", "tokenization_genebert.py"):
+    for name in (
+        "vocab.txt",
+        "config.json",
+        "model.safetensors",
+        "modeling_genebert.py",
+        "tokenization_genebert.py",
+    ):
         assert (tmp_path / "my-genebert" / name).is_file(), name

@@ -46,7 +46,9 @@ def _sample_instance(pfm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _BASES[np.minimum(draws.sum(1), 3)]
 
 
-def write_planted_dataset(out_dir: str | Path, motifs: MotifSet, spec: SyntheticSpec = SyntheticSpec()) -> dict:
+def write_planted_dataset(
+    out_dir: str | Path, motifs: MotifSet, spec: SyntheticSpec = SyntheticSpec()
+) -> dict:
     """Write ``genome.fa``, one ``<cell type>.bed`` per cell type and ``truth.json`` into ``out_dir``.
 
     Args:
@@ -73,7 +75,10 @@ def write_planted_dataset(out_dir: str | Path, motifs: MotifSet, spec: Synthetic
         frequencies = [np.exp2(np.asarray(motifs.pwms[i], dtype=np.float64)) for i in chosen]
     cell_types = [f"celltype{c}" for c in range(spec.n_cell_types)]
     planted = {
-        name: [motifs.names[int(i)] for i in chosen[c * spec.motifs_per_cell_type : (c + 1) * spec.motifs_per_cell_type]]
+        name: [
+            motifs.names[int(i)]
+            for i in chosen[c * spec.motifs_per_cell_type : (c + 1) * spec.motifs_per_cell_type]
+        ]
         for c, name in enumerate(cell_types)
     }
 
