@@ -3,7 +3,6 @@ pushes to a loopback Hub stub (pytest-httpserver) recording every request."""
 
 from __future__ import annotations
 
-import argparse
 import ast
 import base64
 import json
@@ -29,10 +28,6 @@ from genebert import (
 from genebert.hub import (
     PIPELINE_FILE,
     REMOTE_CODE_FILES,
-    add_export_arguments,
-    add_push_arguments,
-    cli_export,
-    cli_push,
     evaluation_metrics,
     export_dataset,
     export_for_hub,
@@ -49,21 +44,13 @@ SEQUENCES = [
     "TTGACAGCTAGCTCAGTCCTAGGTATAATGCTAGCNNACGT",
     "acgtacgtacgtagctagctacgatcgatcgtacgatcgatcgatgctagcatcgatcgatcgatc",
 ]
-COMMANDS = {"export": (add_export_arguments, cli_export), "push": (add_push_arguments, cli_push)}
 
 
 def run_cli(argv: list[str]) -> int:
-    """`genebert COMMAND ...` through genebert.cli when the command is wired there, else through its handler."""
+    """`genebert COMMAND ...`, as a user runs it."""
     from genebert import cli
 
-    parser = cli.build_parser()
-    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    if argv[0] in subcommands:
-        return cli.main(argv)
-    add_arguments, handler = COMMANDS[argv[0]]
-    sub = argparse.ArgumentParser(prog=f"genebert {argv[0]}")
-    add_arguments(sub)
-    return handler(sub.parse_args(argv[1:]))
+    return cli.main(argv)
 
 
 def make_classifier(seed: int = 0) -> GeneBertForSequenceClassification:

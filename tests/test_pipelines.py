@@ -4,7 +4,6 @@ command-line handlers."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
 
@@ -17,31 +16,19 @@ from transformers import pipeline
 from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from genebert.pipelines import (
     DnaClassificationPipeline,
-    add_embed_arguments,
-    add_predict_arguments,
-    cli_embed,
-    cli_predict,
     embed,
     reverse_complement,
     window_starts,
 )
 
 LABELS = {0: "closed", 1: "open"}
-COMMANDS = {"predict": (add_predict_arguments, cli_predict), "embed": (add_embed_arguments, cli_embed)}
 
 
 def run_cli(argv: list[str]) -> int:
-    """`genebert COMMAND ...` through genebert.cli when the command is wired there, else through its handler."""
+    """`genebert COMMAND ...`, as a user runs it."""
     from genebert import cli
 
-    parser = cli.build_parser()
-    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    if argv[0] in subcommands:
-        return cli.main(argv)
-    add_arguments, handler = COMMANDS[argv[0]]
-    sub = argparse.ArgumentParser(prog=f"genebert {argv[0]}")
-    add_arguments(sub)
-    return handler(sub.parse_args(argv[1:]))
+    return cli.main(argv)
 
 
 def random_dna(rng: np.random.Generator, length: int) -> str:
