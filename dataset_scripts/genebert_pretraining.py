@@ -28,6 +28,7 @@ from pathlib import Path
 
 import datasets
 
+from dataset_scripts._task_builder import GENEBERT_CITATION
 from genebert.genomics import accessibility as access
 from genebert.genomics.corpus import CorpusConfig, build_corpus, load_corpus, region_features, sample_features
 from genebert.genomics.motifs import load_motifs
@@ -37,16 +38,6 @@ _DESCRIPTION = """\
 GeneBERT pre-training corpus (Mo et al. 2021, section 3.1): accessible regions of several cell types with
 their DNA window and a motif vector (the best log-odds score of every motif over the region, both
 strands), and samples of 10 consecutive accessible regions of one cell type on one chromosome.
-"""
-
-_CITATION = """\
-@article{mo2021genebert,
-  title   = {Multi-modal Self-supervised Pre-training for Regulatory Genome Across Cell Types},
-  author  = {Mo, Shentong and Fu, Xi and Hong, Chenyang and Chen, Yizhen and Zheng, Yuxuan and
-             Tang, Xiangru and Shen, Zhiqiang and Xing, Eric P and Lan, Yanyan},
-  journal = {arXiv preprint arXiv:2110.05231},
-  year    = {2021}
-}
 """
 
 
@@ -82,7 +73,7 @@ class GeneBertPretraining(datasets.GeneratorBasedBuilder):
             features = sample_features(corpus_config.regions_per_sample)
         else:
             features = region_features(len(self._motifs()), corpus_config.motif_dtype)
-        return datasets.DatasetInfo(description=_DESCRIPTION, citation=_CITATION, features=features)
+        return datasets.DatasetInfo(description=_DESCRIPTION, citation=GENEBERT_CITATION, features=features)
 
     def _motifs(self):
         if not hasattr(self, "_motif_set"):
