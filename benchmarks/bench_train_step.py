@@ -36,23 +36,11 @@ from transformers import BertConfig, BertForPreTraining
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genebert import GeneBertConfig, GeneBertForPreTraining
 from genebert.configuration_genebert import TINY_SWIN_KWARGS
+from genebert.modeling_genebert import _BERT_CONFIG_FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
-BERT_FIELDS = (
-    "vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "hidden_act",
-    "hidden_dropout_prob",
-    "attention_probs_dropout_prob",
-    "max_position_embeddings",
-    "type_vocab_size",
-    "initializer_range",
-    "layer_norm_eps",
-    "pad_token_id",
-)
+# the BERT part of a GeneBertConfig, as the model maps it (plus the vocabulary size)
+BERT_FIELDS = ("vocab_size", *_BERT_CONFIG_FIELDS)
 
 
 def preset_config(name: str, mode: str) -> GeneBertConfig:
