@@ -138,7 +138,11 @@ def pretrain_and_evaluate(
     )
     evaluation = evaluate_pretraining(model, collator, list(held_out), batch_size=batch_size)
     history = json.loads((output_dir / "log_history.json").read_text())
-    plot_training_curves(history, output_dir / "training_curves.png", title=corpus_dir.name)
+    plot_training_curves(
+        history,
+        output_dir / "training_curves.png",
+        title=f"{corpus_dir.parent.name} corpus: tiny preset, {steps} steps",
+    )
     return {
         "steps": steps,
         "seconds": round(seconds, 1),
