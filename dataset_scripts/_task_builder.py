@@ -6,15 +6,10 @@ from pathlib import Path
 
 import datasets
 
-GENEBERT_CITATION = """\
-@article{mo2021genebert,
-  title   = {Multi-modal Self-supervised Pre-training for Regulatory Genome Across Cell Types},
-  author  = {Mo, Shentong and Fu, Xi and Hong, Chenyang and Chen, Yizhen and Zheng, Yuxuan and
-             Tang, Xiangru and Shen, Zhiqiang and Xing, Eric P and Lan, Yanyan},
-  journal = {arXiv preprint arXiv:2110.05231},
-  year    = {2021}
-}
-"""
+from genebert.hub import CITATION
+
+# The paper's BibTeX entry, kept once (in genebert.hub, which writes it into model and dataset cards).
+GENEBERT_CITATION = CITATION + "\n"
 
 
 class TaskBuilder(datasets.GeneratorBasedBuilder):
