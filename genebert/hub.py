@@ -29,6 +29,8 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, HfApi, ModelCard, ModelCardData
 
+from .storage import replace_directory
+
 PAPER_URL = "https://arxiv.org/abs/2110.05231"
 REMOTE_CODE_FILES = ("configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py")
 PIPELINE_FILE = "pipeline_genebert.py"
@@ -452,17 +454,6 @@ def remote_pipeline_source() -> str:
     return head.rstrip() + "\n"
 
 
-def _replace_directory(temporary: Path, target: Path) -> None:
-    """Move `temporary` to `target`, replacing an existing `target` (old one renamed aside, then deleted)."""
-    backup = None
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, backup)
-    os.replace(temporary, target)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
 def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, Path]:
     out = Path(out_dir).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -521,7 +512,7 @@ def export_for_hub(
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         card.save(temporary / "README.md")
         os.chmod(temporary, 0o755)
-        _replace_directory(temporary, out)
+        replace_directory(temporary, out)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -634,7 +625,7 @@ def export_dataset(
         ]
         DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(body)).save(temporary / "README.md")
         os.chmod(temporary, 0o755)
-        _replace_directory(temporary, out)
+        replace_directory(temporary, out)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

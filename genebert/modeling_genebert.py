@@ -422,6 +422,27 @@ def _init_timm_module(module: nn.Module) -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+class GeneBertLoadingError(ValueError):
+    """A checkpoint whose weights do not fit the model class beyond the expected differences of task heads."""
+
+
+# Modules that differ between GeneBERT's classes; their weights may be missing from or unused in a checkpoint.
+_HEAD_PREFIXES = (
+    "cls.",
+    "classifier.",
+    "region_encoder.",
+    "sequence_projection.",
+    "region_projection.",
+    "logit_scale",
+    "pooler.",
+    "bert.pooler.",
+)
+
+
+def _is_head_key(key: str) -> bool:
+    return key.startswith(_HEAD_PREFIXES)
+
+
 class GeneBertPreTrainedModel(BertPreTrainedModel):
     """Weight initialisation, DNABERT loading and transformers conventions shared by the GeneBERT models."""
 
@@ -461,16 +482,39 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 module.init_non_persistent_buffers()
 
     @classmethod
-    def from_pretrained(cls, *args: Any, **kwargs: Any) -> Any:
-        """As [`PreTrainedModel.from_pretrained`], then recompute the timm backbone's non-persistent buffers.
+    def from_pretrained(cls, *args: Any, strict_loading: bool = True, **kwargs: Any) -> Any:
+        """As [`PreTrainedModel.from_pretrained`], but a checkpoint that does not fit fails loudly.
 
-        `from_pretrained` builds the model on the meta device and fills non-persistent buffers with uninitialised
-        memory; `_init_weights` already repairs them, and this makes sure of it whatever the loading path.
+        Heads differ between GeneBERT's classes (loading a pre-training checkpoint into
+        `GeneBertForSequenceClassification` leaves `classifier.*` new and `cls.*` unused), which is normal and only
+        logged. Any other missing or unexpected weight, above all in the sequence tower, means the checkpoint is
+        not what the caller thinks (another architecture, renamed keys, a truncated file): it raises
+        `GeneBertLoadingError` naming the keys, unless `strict_loading=False` (then transformers' warning only).
+        Mismatched shapes raise in transformers unless `ignore_mismatched_sizes=True`.
+
+        Afterwards the timm backbone's non-persistent buffers are recomputed: `from_pretrained` builds the model on
+        the meta device and fills them with uninitialised memory.
         """
-        result = super().from_pretrained(*args, **kwargs)
-        model = result[0] if isinstance(result, tuple) else result
+        want_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
         model.init_non_persistent_buffers()
-        return result
+        unexplained = {
+            kind: sorted(key for key in info.get(kind, ()) if not _is_head_key(key))
+            for kind in ("missing_keys", "unexpected_keys")
+        }
+        if strict_loading and any(unexplained.values()):
+            source = args[0] if args else kwargs.get("pretrained_model_name_or_path")
+            raise GeneBertLoadingError(
+                f"{source} does not fit {cls.__name__}: "
+                + "; ".join(
+                    f"{len(keys)} {kind.replace('_keys', '')} weight(s) outside the task heads, e.g. {keys[:5]}"
+                    for kind, keys in unexplained.items()
+                    if keys
+                )
+                + ". Pass strict_loading=False to load it anyway (those weights are then initialised fresh or "
+                "dropped)."
+            )
+        return (model, info) if want_info else model
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
         """Activation checkpointing in both towers: BertLayer's and timm's `set_grad_checkpointing`."""
@@ -964,6 +1008,7 @@ __all__ = [
     "GeneBertForPreTraining",
     "GeneBertForPreTrainingOutput",
     "GeneBertForSequenceClassification",
+    "GeneBertLoadingError",
     "GeneBertModel",
     "GeneBertPreTrainedModel",
     "GeneBertRegionEncoder",

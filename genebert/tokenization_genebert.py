@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import warnings
 from collections.abc import Sequence
 
@@ -354,7 +355,37 @@ class GeneBertTokenizer(PreTrainedTokenizer):
             encoded = self._encode_batch_vectorized(text, text_pair, **arguments)
             if encoded is not None:
                 return encoded
-        return super()._encode_plus(text, text_pair, **arguments, **kwargs)
+        try:
+            return super()._encode_plus(text, text_pair, **arguments, **kwargs)
+        except ValueError as error:
+            located = self._name_invalid_sequence(error, text, text_pair)
+            if located is None:
+                raise
+            raise located from None
+
+    def _name_invalid_sequence(self, error: ValueError, text, text_pair) -> ValueError | None:
+        """For a batch, ``error`` (an invalid character) with the index of the sequence holding it, as the
+        vectorised path reports it; None when ``error`` is something else or the input is not a batch."""
+        message = str(error)
+        if not message.startswith("Invalid character") or " of sequence " in message:
+            return None
+        for suffix, batch in (("", text), (" of the second segments", text_pair)):
+            if not isinstance(batch, (list, tuple)):
+                continue
+            for index, sequence in enumerate(batch):
+                try:
+                    if isinstance(sequence, str):
+                        self.tokenize(sequence)
+                except ValueError as found:
+                    return ValueError(
+                        re.sub(
+                            r"at position (\d+)",
+                            rf"at position \1 of sequence {index}{suffix}",
+                            str(found),
+                            count=1,
+                        )
+                    )
+        return None
 
     def _vectorizable(self, text, text_pair, is_split_into_words, return_overflowing_tokens, kwargs) -> bool:
         if not self.use_vectorized or is_split_into_words or return_overflowing_tokens:

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
-from .errors import InputFileError
+from .errors import InputFileError, undecodable_file_error
 from .intervals import RegionTable, read_bed, union_regions
 
 
@@ -65,7 +65,11 @@ def from_peak_files(
 def _read_lines(path: Path, what: str) -> list[str]:
     if not path.is_file():
         raise InputFileError(path, f"{what} not found")
-    lines = [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise undecodable_file_error(path, error) from error
+    lines = [line.rstrip("\r\n") for line in text.splitlines()]
     lines = [line for line in lines if line.strip()]
     if not lines:
         raise InputFileError(path, f"empty {what}")
@@ -130,6 +134,8 @@ def from_count_matrix(
         counts = scipy.sparse.csr_matrix(scipy.io.mmread(str(matrix_path)))
     except (ValueError, IndexError, OSError, TypeError) as error:
         raise InputFileError(matrix_path, f"not a readable Matrix Market file: {error}") from error
+    if counts.dtype.kind not in "biuf":
+        raise InputFileError(matrix_path, f"counts must be real numbers, not {counts.dtype}")
     if counts.shape == (len(barcodes), n_peaks) and counts.shape[0] != counts.shape[1]:
         counts = counts.T.tocsr()  # stored cells x peaks
     if counts.shape != (n_peaks, len(barcodes)):
@@ -175,7 +181,17 @@ def from_h5ad(
             f"obs has no column {cell_type_column!r} (columns: {', '.join(map(str, adata.obs.columns))})",
         )
     peaks = _peaks_from_var(adata.var, path, chrom_sizes, unknown_chroms)
-    counts = scipy.sparse.csr_matrix(adata.X).T.tocsr()[peaks.source_rows]
+    if adata.X is None:
+        raise InputFileError(path, "no X matrix (counts) in the h5ad file")
+    try:
+        counts = scipy.sparse.csr_matrix(adata.X)
+    except (TypeError, ValueError) as error:
+        raise InputFileError(path, f"X is not a numeric matrix: {error}") from error
+    if counts.dtype.kind not in "biuf":
+        raise InputFileError(path, f"X must hold real numbers, not {counts.dtype}")
+    if counts.nnz and counts.data.min() < 0:
+        raise InputFileError(path, "negative counts in X")
+    counts = counts.T.tocsr()[peaks.source_rows]
     labels = [
         "" if value is None or value != value else str(value)
         for value in adata.obs[cell_type_column].tolist()
@@ -205,8 +221,13 @@ def _peaks_from_var(
             triples.append((match["chrom"], match["start"], match["end"]))
     chroms: dict[str, int] = {}
     codes, starts, ends, rows = [], [], [], []
-    for number, (chrom, start, end) in enumerate(triples, start=1):
-        start, end = int(start), int(end)
+    for number, (chrom, raw_start, raw_end) in enumerate(triples, start=1):
+        start, end = _var_coordinate(raw_start), _var_coordinate(raw_end)
+        if start is None or end is None:
+            raise InputFileError(
+                path,
+                f"peak {number} ({chrom}): start and end must be integers, got {raw_start!r} and {raw_end!r}",
+            )
         where = f"peak {number} ({chrom}:{start}-{end})"
         if chrom not in chrom_sizes and unknown_chroms == "skip":
             continue
@@ -229,6 +250,18 @@ def _peaks_from_var(
         np.asarray(ends, np.int64),
         np.asarray(rows, np.int64),
     )
+
+
+def _var_coordinate(value) -> int | None:
+    """An integer coordinate from a var column (ints, whole floats, digit strings), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if np.isfinite(value) and float(value).is_integer() else None
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
 
 
 def _count_intervals(path: Path) -> int:

@@ -38,7 +38,9 @@ import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from ..storage import ensure_writable_directory, replace_directory
 from .accessibility import Accessibility
+from .errors import InputFileError
 from .intervals import RegionTable
 from .motifs import MotifSet, scan_max
 from .sequences import Genome
@@ -406,6 +408,13 @@ def _plan_record(
     }
 
 
+def estimated_corpus_bytes(n_regions: int, n_motifs: int, config: CorpusConfig) -> int:
+    """Disk a build needs: chunk tables (the corpus hard-links them) plus sample table, with 25 % to spare."""
+    motif_bytes = 4 if config.motif_dtype == "float32" else 2
+    per_region = config.region_window_bp + n_motifs * motif_bytes + 64  # + ids, coordinates, cell-type lists
+    return int(n_regions * per_region * 1.25) + (1 << 20)
+
+
 def _prepare_work_dir(work_dir: Path, plan: dict) -> int:
     """Create or reuse ``work_dir`` for ``plan``; returns how many finished chunks it already holds."""
     plan_path = work_dir / "plan.json"
@@ -518,10 +527,23 @@ def build_corpus(
     else:
         chunks_to_run = chunks
         work_dir = out.with_name(out.name + ".partial")
-    reused = _prepare_work_dir(work_dir, plan)
-    _run_chunks(
-        chunks_to_run, accessibility, work_dir, genome.path, motifs, config, workers, device, progress
+    ensure_writable_directory(
+        work_dir.parent,
+        need_bytes=estimated_corpus_bytes(len(accessibility.regions), len(motifs), config),
+        what="corpus output",
     )
+    created = not work_dir.exists()
+    reused = _prepare_work_dir(work_dir, plan)
+    try:
+        _run_chunks(
+            chunks_to_run, accessibility, work_dir, genome.path, motifs, config, workers, device, progress
+        )
+    except InputFileError:
+        # Bad input met while reading (e.g. an invalid character in the genome): a work directory this call
+        # created holds nothing worth resuming, so a failed build leaves nothing behind.
+        if created:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise
     if shard is not None:
         summary = CorpusSummary(
             regions=sum(c.end - c.begin for c in chunks_to_run),
@@ -645,7 +667,7 @@ def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary
         "skipped_cell_types": skipped,
     }
     _write_atomic(temporary / "metadata.json", _metadata_bytes(metadata))
-    _replace_directory(temporary, out)
+    replace_directory(temporary, out)
     return CorpusSummary(
         regions=len(accessibility.regions),
         usable_regions=int(usable.sum()),
@@ -668,18 +690,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _metadata_bytes(metadata: dict) -> bytes:
     return (json.dumps(metadata, indent=1, sort_keys=True) + "\n").encode()
-
-
-def _replace_directory(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` is replaced only once ``new`` is complete."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(new, target)
-    else:
-        os.replace(new, target)
-    for old in target.parent.glob(f".{target.name}.old-*"):
-        shutil.rmtree(old)
 
 
 def make_samples(
@@ -745,13 +755,37 @@ def _peak_memory_mib() -> float:
 
 
 # ---------------------------------------------------------------------------------------------- load
-def load_corpus(path: str | Path) -> Corpus:
-    """Open a corpus directory: regions and samples as memory-mapped `datasets.Dataset`s, plus metadata."""
+def load_corpus(path: str | Path, *, attempts: int = 20) -> Corpus:
+    """Open a corpus directory: regions and samples as memory-mapped `datasets.Dataset`s, plus metadata.
+
+    Safe while the corpus is being rebuilt: a rebuild swaps in the new directory in one step, and a load that
+    straddled the swap (its ``metadata.json`` changed while the tables were opened) is retried, so the result is
+    always one complete version, the old or the new.
+    """
     path = Path(path)
     metadata_path = path / "metadata.json"
-    if not metadata_path.is_file():
-        raise FileNotFoundError(f"{path} is not a GeneBERT corpus (no metadata.json)")
-    metadata = json.loads(metadata_path.read_text())
+    for attempt in range(attempts):
+        try:
+            before = metadata_path.read_bytes()
+        except FileNotFoundError:
+            if attempt == 0 and not path.exists() and not any(path.parent.glob(f".{path.name}.old-*")):
+                raise FileNotFoundError(f"{path} is not a GeneBERT corpus (no metadata.json)") from None
+            if attempt == attempts - 1:
+                raise FileNotFoundError(f"{path} is not a GeneBERT corpus (no metadata.json)") from None
+            time.sleep(0.05)  # between the two renames of a replacement where atomic exchange is unavailable
+            continue
+        try:
+            corpus = _open_tables(path, json.loads(before))
+            if metadata_path.read_bytes() == before:
+                return corpus
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} kept changing while it was being read ({attempts} attempts)")
+
+
+def _open_tables(path: Path, metadata: dict) -> Corpus:
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: corpus format {metadata.get('format_version')} (this genebert reads {FORMAT_VERSION})"

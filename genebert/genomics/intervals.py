@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError
+from .errors import GZIP_ERRORS, InputFileError, is_gzip_handle, undecodable_file_error
 
 _SKIPPED_PREFIXES = ("#", "track", "browser")
 
@@ -70,6 +71,16 @@ def _open_text(path: Path):
     return path.open(encoding="utf-8", errors="strict")
 
 
+_INTEGER = re.compile(r"\s*-?[0-9]{1,18}\s*")  # ASCII digits only, and within int64
+
+
+def _coordinate(text: str) -> int:
+    """A BED coordinate: plain decimal digits (``int`` alone would take ``1_000``, ``+5`` and non-ASCII digits)."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
 def read_bed(
     path: str | Path, chrom_sizes: Mapping[str, int] | None = None, *, unknown_chroms: str = "error"
 ) -> RegionTable:
@@ -101,8 +112,10 @@ def read_bed(
     starts: list[int] = []
     ends: list[int] = []
     line_number = 0
+    compressed = False
     try:
         with _open_text(path) as handle:
+            compressed = is_gzip_handle(handle)
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip() or line.startswith(_SKIPPED_PREFIXES):
                     continue
@@ -115,7 +128,7 @@ def read_bed(
                     )
                 chrom = fields[0].strip()
                 try:
-                    start, end = int(fields[1]), int(fields[2])
+                    start, end = _coordinate(fields[1]), _coordinate(fields[2])
                 except ValueError:
                     raise InputFileError(
                         path,
@@ -145,8 +158,8 @@ def read_bed(
                 starts.append(start)
                 ends.append(end)
     except UnicodeDecodeError as error:
-        raise InputFileError(path, f"not a UTF-8 text file ({error.reason})", line_number + 1) from error
-    except (EOFError, OSError) as error:  # truncated or corrupt gzip
+        raise undecodable_file_error(path, error, compressed=compressed) from error
+    except GZIP_ERRORS as error:  # truncated or corrupt gzip
         raise InputFileError(path, f"cannot read the file: {error}") from error
     if not starts:
         detail = " on the genome's chromosomes" if interval_number >= 0 else " (empty file?)"

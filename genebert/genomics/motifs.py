@@ -28,6 +28,7 @@ import hashlib
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any, Literal
 import numba
 import numpy as np
 
-from .errors import InputFileError
+from .errors import InputFileError, undecodable_file_error
 
 __all__ = [
     "MotifSet",
@@ -326,6 +327,8 @@ def _parse_numbers(path: Path, text: str, line: int) -> list[float]:
         if not _NUMBER.match(token):
             raise InputFileError(path, f"non-numeric value {token!r} in a matrix row", line)
         value = float(token)
+        if not math.isfinite(value):  # e.g. 1e999
+            raise InputFileError(path, f"value {token} is too large for a matrix row", line)
         if value < 0:
             raise InputFileError(path, f"negative value {token} in a matrix row", line)
         values.append(value)
@@ -482,6 +485,8 @@ def _parse_meme(path: Path, lines: list[str]) -> list[_RawMotif]:
                 nsites = float(keys["nsites"]) if "nsites" in keys else None
             except ValueError:
                 raise InputFileError(path, f"malformed letter-probability header {text!r}", number) from None
+            if nsites is not None and not math.isfinite(nsites):
+                raise InputFileError(path, f"nsites={keys['nsites']} is not a finite number", number)
             rows: list[list[float]] = []
             position_lines: list[int | None] = []
             while number < total and (width is None or len(rows) < width):
@@ -523,6 +528,13 @@ def _to_counts(
     """Validate a raw matrix and return counts, ``(L, 4)``."""
     values = motif.counts
     totals = values.sum(axis=1)
+    if not np.all(np.isfinite(totals)):
+        p = int(np.flatnonzero(~np.isfinite(totals))[0])
+        raise InputFileError(
+            path,
+            f"motif {motif.matrix_id!r}: position {p + 1} totals more than a float can hold",
+            motif.position_lines[p],
+        )
     is_frequency = motif.is_frequency
     if is_frequency is None:
         # Frequencies are fractions no larger than 1; counts are (almost always) whole numbers.
@@ -564,7 +576,7 @@ def _read_motif_file(
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise InputFileError(path, f"not a text file ({error.reason})") from error
+        raise undecodable_file_error(path, error, "a text file") from error
     lines = text.splitlines()
     if fmt == "auto":
         fmt = _detect_format(path, lines)
@@ -904,6 +916,11 @@ def _scan_numba(sequences: Sequence[str], lookup: _LookupTables, out: np.ndarray
     np.cumsum(_IS_AMBIGUOUS[batch.masks], out=prefix[1:])
     # Small dynamically scheduled chunks of motifs balance the threads (motifs differ in length and the
     # machine may be shared); set here because numba cannot cache a kernel using the context manager.
+    # numba's OpenMP threading layer shares the OpenMP runtime with torch and sets its own thread count there
+    # when it starts: without restoring it, torch in the same process silently switches thread count (ignoring
+    # OMP_NUM_THREADS), which changes the order of float reductions and so the losses of a later training run.
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
     previous = numba.set_parallel_chunksize(4)
     try:
         _scan_kernel(
@@ -913,6 +930,8 @@ def _scan_numba(sequences: Sequence[str], lookup: _LookupTables, out: np.ndarray
         )  # fmt: skip
     finally:
         numba.set_parallel_chunksize(previous)
+        if torch is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
-from .errors import InputFileError
+from .errors import InputFileError, first_undecodable_line, undecodable_file_error
 
 # Nucleotides, N and the IUPAC ambiguity codes, any case (lower case is soft-masking).
 _DNA_LINE = re.compile(r"[ACGTNRYSWKMBDHVacgtnryswkmbdhv]*")
@@ -80,7 +80,7 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
                     )
                 chunks.append(stripped)
         except UnicodeDecodeError as error:
-            raise InputFileError(path, f"not an ASCII text file ({error.reason})", line_number + 1) from error
+            raise undecodable_file_error(path, error, "an ASCII text file") from error
     if name is None:
         raise InputFileError(path, "no FASTA record found (empty file?)")
     yield finish()
@@ -115,10 +115,13 @@ class Genome:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputFileError(self.path, "genome FASTA not found")
+        index_name = genome_index_path(self.path)
+        index_path = Path(index_name or str(self.path) + ".fai")
+        index_existed = index_path.exists()
         try:
             self._fasta = pyfaidx.Fasta(
                 str(self.path),
-                indexname=genome_index_path(self.path),
+                indexname=index_name,
                 as_raw=True,
                 sequence_always_upper=False,
                 strict_bounds=True,
@@ -130,13 +133,70 @@ class Genome:
             ValueError,
             OSError,
         ) as error:
+            if not index_existed:  # pyfaidx can leave the index of a FASTA it rejected
+                index_path.unlink(missing_ok=True)
+            if isinstance(error, pyfaidx.FastaIndexingError):  # a non-ASCII character is the likelier cause
+                with self.path.open("rb") as probe:
+                    compressed = probe.read(2) == b"\x1f\x8b"
+                line = first_undecodable_line(self.path, "ascii", compressed)
+                if line is not None:
+                    raise InputFileError(self.path, "not an ASCII text file", line) from error
             raise InputFileError(self.path, f"cannot index the genome FASTA: {error}") from error
         names = list(self._fasta.faidx.index)
         if not names:
+            self._fasta.close()
+            if not index_existed:
+                index_path.unlink(missing_ok=True)
             raise InputFileError(self.path, "no sequence in the genome FASTA (empty file?)")
+        try:
+            self._check_index(index_path, index_existed)
+        except InputFileError:
+            if not index_existed:
+                index_path.unlink(missing_ok=True)
+            raise
         self.sizes: dict[str, int] = {name: self._fasta.faidx.index[name].rlen for name in names}
         self.chroms: list[str] = list(self.sizes)
         self._header_lines = self._record_header_lines()
+
+    def _check_index(self, index_path: Path, existed: bool) -> None:
+        """Check that the ``.fai`` describes this FASTA. pyfaidx trusts any index not older than the FASTA, so a
+        stale one (the FASTA replaced by a file with an older time stamp) would give silently wrong sequence,
+        and it counts a non-ASCII character as one base however many bytes it takes. Reads each record's
+        header and last base only (uncompressed FASTA; a bgzip FASTA is left to pyfaidx)."""
+        faidx = self._fasta.faidx
+        if faidx._bgzf:
+            return
+        size = self.path.stat().st_size
+        with self.path.open("rb") as handle:
+            for name, record in faidx.index.items():
+                header_start = record.prev_bend or 0
+                handle.seek(header_start)
+                header = handle.read(max(0, record.offset - header_start)).lstrip(b"\r\n")
+                fields = header[1:].split(maxsplit=1) if header.startswith(b">") else []
+                ok = bool(fields) and fields[0] == name.encode("utf-8", "replace")
+                if ok and record.rlen > 0 and record.lenc > 0:
+                    last = (
+                        record.offset
+                        + (record.rlen - 1) // record.lenc * record.lenb
+                        + (record.rlen - 1) % record.lenc
+                    )
+                    handle.seek(last)
+                    tail = handle.read(2)
+                    ok = (
+                        last < size
+                        and tail[:1] not in (b"", b"\n", b"\r", b">")
+                        and tail[1:] in (b"", b"\n", b"\r")
+                    )
+                if not ok:
+                    self._fasta.close()
+                    line = first_undecodable_line(self.path, "ascii")
+                    if line is not None:
+                        raise InputFileError(self.path, "not an ASCII text file", line)
+                    raise InputFileError(
+                        self.path,
+                        f"the index {index_path} does not match this FASTA (record {name!r})"
+                        + (": it is stale, delete it so that it is rebuilt" if existed else ""),
+                    )
 
     def _record_header_lines(self) -> dict[str, int]:
         """1-based line number of each record's header, from the index (well-formed FASTA, as pyfaidx demands)."""
@@ -161,12 +221,20 @@ class Genome:
             raise ValueError(
                 f"{self.path}: {chrom}:{start}-{end} is outside {chrom} (length {self.sizes[chrom]})"
             )
-        sequence = self._fasta[chrom][start:end]
-        codes = _CODES[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)]
+        record = self._fasta.faidx.index[chrom]
+        try:
+            sequence = self._fasta[chrom][start:end]
+        except UnicodeDecodeError as error:  # pyfaidx decodes the bytes read from start as UTF-8
+            offset = start % record.lenc + error.start
+            line = self._header_lines[chrom] + 1 + start // record.lenc + offset // record.lenb
+            raise InputFileError(
+                self.path, f"not an ASCII text file ({error.reason}) in {chrom}", line
+            ) from error
+        # non-Latin-1 characters become '?' (invalid), reported below with the real character
+        codes = _CODES[np.frombuffer(sequence.encode("latin-1", "replace"), dtype=np.uint8)]
         bad = np.flatnonzero(codes == 2)
         if bad.size:
             position = start + int(bad[0])
-            record = self._fasta.faidx.index[chrom]
             line = self._header_lines[chrom] + 1 + position // record.lenc
             raise InputFileError(
                 self.path,

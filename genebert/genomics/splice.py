@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError
+from .errors import InputFileError, numbered_lines
 from .sequences import Genome
 from .tasks import check_dna, fetch_padded, seeded_split
 
@@ -62,35 +62,30 @@ def read_uci_splice(path: str | Path, ambiguity: str = "keep") -> list[dict]:
     if not path.is_file():
         raise InputFileError(path, "file not found")
     records = []
-    with path.open(encoding="ascii") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
+    for line_number, line in numbered_lines(path, lambda p: p.open(encoding="ascii")):
+        if not line.strip():
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        if line_number == 1 and fields[0].lower() == "label":
+            continue  # header
+        if len(fields) != 3:
+            raise InputFileError(path, f"expected 3 comma-separated fields, got {len(fields)}", line_number)
+        label, name, raw = fields
+        if label not in UCI_LABELS:
+            raise InputFileError(
+                path, f"unknown label {label!r} (expected one of {sorted(UCI_LABELS)})", line_number
+            )
+        sequence = check_dna(raw, path, line_number)
+        if len(sequence) != _UCI_LENGTH:
+            raise InputFileError(
+                path, f"sequence of length {len(sequence)}, expected {_UCI_LENGTH}", line_number
+            )
+        if re.search(r"[^ACGT]", sequence):
+            if ambiguity == "error":
+                raise InputFileError(path, "sequence has ambiguity codes (ambiguity='error')", line_number)
+            if ambiguity == "drop":
                 continue
-            fields = [field.strip() for field in line.split(",")]
-            if line_number == 1 and fields[0].lower() == "label":
-                continue  # header
-            if len(fields) != 3:
-                raise InputFileError(
-                    path, f"expected 3 comma-separated fields, got {len(fields)}", line_number
-                )
-            label, name, raw = fields
-            if label not in UCI_LABELS:
-                raise InputFileError(
-                    path, f"unknown label {label!r} (expected one of {sorted(UCI_LABELS)})", line_number
-                )
-            sequence = check_dna(raw, path, line_number)
-            if len(sequence) != _UCI_LENGTH:
-                raise InputFileError(
-                    path, f"sequence of length {len(sequence)}, expected {_UCI_LENGTH}", line_number
-                )
-            if re.search(r"[^ACGT]", sequence):
-                if ambiguity == "error":
-                    raise InputFileError(
-                        path, "sequence has ambiguity codes (ambiguity='error')", line_number
-                    )
-                if ambiguity == "drop":
-                    continue
-            records.append({"id": name, "sequence": sequence, "label": UCI_LABELS[label]})
+        records.append({"id": name, "sequence": sequence, "label": UCI_LABELS[label]})
     if not records:
         raise InputFileError(path, "no rows (empty file?)")
     return records
@@ -126,34 +121,33 @@ def read_gtf_transcripts(path: str | Path) -> list[Transcript]:
         raise InputFileError(path, "file not found")
     exons: dict[str, list] = {}
     where: dict[str, tuple[str, str, int]] = {}
-    with _open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 9:
-                raise InputFileError(path, f"expected 9 tab-separated fields, got {len(fields)}", line_number)
-            if fields[2] != "exon":
-                continue
-            try:
-                start, end = int(fields[3]) - 1, int(fields[4])
-            except ValueError:
-                raise InputFileError(path, "start and end must be integers", line_number) from None
-            if start < 0 or start >= end:
-                raise InputFileError(path, f"bad exon coordinates {fields[3]}-{fields[4]}", line_number)
-            strand = fields[6]
-            if strand not in ("+", "-"):
-                raise InputFileError(path, f"strand must be '+' or '-', got {strand!r}", line_number)
-            match = _TRANSCRIPT_ID.search(fields[8])
-            if match is None:
-                raise InputFileError(path, "exon without transcript_id", line_number)
-            transcript = match.group(1)
-            if transcript in where and where[transcript][:2] != (fields[0], strand):
-                raise InputFileError(
-                    path, f"transcript {transcript!r} has exons on two chromosomes or strands", line_number
-                )
-            where.setdefault(transcript, (fields[0], strand, line_number))
-            exons.setdefault(transcript, []).append((start, end))
+    for line_number, line in numbered_lines(path, _open_text):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) < 9:
+            raise InputFileError(path, f"expected 9 tab-separated fields, got {len(fields)}", line_number)
+        if fields[2] != "exon":
+            continue
+        try:
+            start, end = int(fields[3]) - 1, int(fields[4])
+        except ValueError:
+            raise InputFileError(path, "start and end must be integers", line_number) from None
+        if start < 0 or start >= end:
+            raise InputFileError(path, f"bad exon coordinates {fields[3]}-{fields[4]}", line_number)
+        strand = fields[6]
+        if strand not in ("+", "-"):
+            raise InputFileError(path, f"strand must be '+' or '-', got {strand!r}", line_number)
+        match = _TRANSCRIPT_ID.search(fields[8])
+        if match is None:
+            raise InputFileError(path, "exon without transcript_id", line_number)
+        transcript = match.group(1)
+        if transcript in where and where[transcript][:2] != (fields[0], strand):
+            raise InputFileError(
+                path, f"transcript {transcript!r} has exons on two chromosomes or strands", line_number
+            )
+        where.setdefault(transcript, (fields[0], strand, line_number))
+        exons.setdefault(transcript, []).append((start, end))
     if not exons:
         raise InputFileError(path, "no exon lines")
     return [Transcript(name, where[name][0], where[name][1], tuple(sorted(exons[name]))) for name in exons]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError
+from .errors import InputFileError, undecodable_file_error
 from .sequences import Genome, read_fasta
 from .shuffle import dinucleotide_shuffle
 
@@ -112,11 +112,18 @@ def read_sequence_table(
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "file not found")
-    with path.open(encoding="utf-8", newline="") as handle:
-        first_line = handle.readline()
-        handle.seek(0)
-        reader = csv.reader(handle, delimiter=_delimiter_for(path, first_line))
-        rows = [(reader.line_num, row) for row in reader]
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            first_line = handle.readline()
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=_delimiter_for(path, first_line))
+            rows = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as error:
+        raise undecodable_file_error(path, error) from error
+    except csv.Error as error:  # e.g. a field longer than csv.field_size_limit()
+        raise InputFileError(
+            path, f"not a readable CSV/TSV table: {error}", max(reader.line_num, 1)
+        ) from error
     rows = [(line, row) for line, row in rows if row and any(cell.strip() for cell in row)]
     if not rows:
         raise InputFileError(path, "no rows (empty file?)")

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import re
 from pathlib import Path
 
-from .errors import InputFileError
+from .errors import InputFileError, numbered_lines, undecodable_file_error
 from .sequences import Genome
 from .tasks import fetch_padded
 
@@ -40,7 +41,11 @@ def read_label_table(path: str | Path) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "file not found")
-    with path.open(encoding="utf-8", newline="") as handle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise undecodable_file_error(path, error) from error
+    with io.StringIO(text, newline="") as handle:
         first = handle.readline()
         handle.seek(0)
         reader = csv.DictReader(handle, delimiter="\t" if "\t" in first else ",")
@@ -91,8 +96,8 @@ def variant_windows(
     table = read_label_table(label_table) if label_table else None
     flank = window // 2
     records = []
-    with Genome(genome) as reference, _open_text(vcf) as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with Genome(genome) as reference:
+        for line_number, line in numbered_lines(vcf, _open_text):
             if not line.strip() or line.startswith("#"):
                 continue
             fields = line.rstrip("\n").split("\t")

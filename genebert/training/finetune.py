@@ -44,7 +44,6 @@ import transformers
 from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
@@ -59,8 +58,10 @@ from genebert.genomics.tasks import (
     read_sequence_table,
     seeded_split,
 )
+from genebert.storage import ensure_writable_directory
 from genebert.training.arguments import parse_config_overrides, parse_with_presets
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
+from genebert.training.trainer import AtomicCheckpointTrainer, resolve_resume_checkpoint
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -216,7 +217,12 @@ def read_table(
         return read_sequence_table(path, sequence_column=sequence_column, label_column=label_column)
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputFileError(path, f"not a readable parquet file: {error}") from error
     missing = {sequence_column, label_column} - set(table.column_names)
     if missing:
         raise InputFileError(path, f"missing columns {sorted(missing)} (has {table.column_names})")
@@ -411,7 +417,9 @@ def main(argv: list[str] | None = None) -> dict:
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)
 
-    splits, classes, kind = load_splits(data_args)
+    splits, classes, kind = load_splits(data_args)  # input errors first: a bad file writes nothing
+    if training_args.should_save:
+        ensure_writable_directory(training_args.output_dir, what="fine-tuning output")
     splits["train"] = subsample(splits["train"], data_args.max_train_samples, data_args.split_seed)
     if "validation" in splits:
         splits["validation"] = subsample(
@@ -455,7 +463,7 @@ def main(argv: list[str] | None = None) -> dict:
         training_args.load_best_model_at_end = False
     elif data_args.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=data_args.early_stopping_patience))
-    trainer = Trainer(
+    trainer = AtomicCheckpointTrainer(
         model=model,
         args=training_args,
         train_dataset=data["train"],
@@ -476,7 +484,11 @@ def main(argv: list[str] | None = None) -> dict:
             training_args.world_size,
         )
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    result = trainer.train(
+        resume_from_checkpoint=resolve_resume_checkpoint(
+            training_args.resume_from_checkpoint, training_args.output_dir
+        )
+    )
     train_minutes = (time.perf_counter() - started) / 60
     trainer.save_model()
     metrics = {**result.metrics, **cropped, "train_minutes": train_minutes, "num_labels": len(classes)}

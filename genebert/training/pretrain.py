@@ -29,11 +29,13 @@ from transformers import TrainingArguments, set_seed
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling, RegionStore
 from genebert.genomics.corpus import load_corpus
+from genebert.storage import ensure_writable_directory
 from genebert.training import (
     CollatorEpochCallback,
     GeneBertTrainer,
     MaskRateScheduleCallback,
     corpus_info_from,
+    resolve_resume_checkpoint,
 )
 from genebert.training.arguments import parse_config_overrides, parse_with_presets
 
@@ -59,6 +61,12 @@ class ModelArguments:
         default=None, metadata={"help": "timm model name of the region tower"}
     )
     region_input_mode: str | None = field(default=None, metadata={"help": "'pad' or 'resize'"})
+    region_backbone_kwargs: str | None = field(
+        default=None,
+        metadata={
+            "help": 'timm kwargs of the region tower as a JSON object, e.g. \'{"embed_dim": 32, "depth": 2}\''
+        },
+    )
     region_pretrained: str | None = field(
         default=None,
         metadata={"help": "region tower weights: 'true' (timm Hub default), a Hub id or a local file"},
@@ -157,6 +165,14 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
     for name in ("region_backbone", "region_input_mode"):
         if getattr(model_args, name) is not None:
             updates[name] = getattr(model_args, name)
+    if model_args.region_backbone_kwargs is not None:
+        try:
+            kwargs = json.loads(model_args.region_backbone_kwargs)
+        except json.JSONDecodeError as error:
+            raise SystemExit(f"--region_backbone_kwargs must be a JSON object: {error}") from None
+        if not isinstance(kwargs, dict):
+            raise SystemExit(f"--region_backbone_kwargs must be a JSON object, got {kwargs!r}")
+        updates["region_backbone_kwargs"] = kwargs
     if model_args.region_pretrained is not None:
         value = model_args.region_pretrained
         updates["region_pretrained"] = (
@@ -171,17 +187,37 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
     return config
 
 
-def check_motifs_match(config: GeneBertConfig, corpus) -> None:
-    names = getattr(config, "motif_names", None)
-    if config.num_motifs != len(corpus.motif_names):
-        raise SystemExit(
-            f"the model expects {config.num_motifs} motifs but the corpus has {len(corpus.motif_names)}"
-        )
-    if names is not None and list(names) != corpus.motif_names:
-        differing = [
-            (i, a, b) for i, (a, b) in enumerate(zip(names, corpus.motif_names, strict=True)) if a != b
-        ]
-        raise SystemExit(f"the model's motifs differ from the corpus's, first at column {differing[0]}")
+class MotifMismatchError(ValueError):
+    """A model whose region tower was trained on other motif columns than the corpus provides."""
+
+
+def check_motifs_match(config: GeneBertConfig, corpus, model_source: str = "the model") -> None:
+    """Refuse a model whose motif columns (count, names, order) differ from the corpus's region matrices.
+
+    Raises:
+        MotifMismatchError: naming the counts, the motifs only one side has, or the first column that differs.
+    """
+    ours, theirs = getattr(config, "motif_names", None), list(corpus.motif_names)
+    where = (
+        f"{model_source} (num_motifs={config.num_motifs}) and the corpus {corpus.path} ({len(theirs)} motifs)"
+    )
+    if ours is not None:
+        ours = list(ours)
+        only_model = [name for name in ours if name not in set(theirs)]
+        only_corpus = [name for name in theirs if name not in set(ours)]
+        if only_model or only_corpus:
+            raise MotifMismatchError(
+                f"{where} use different motifs: {len(only_model)} only in the model {only_model[:5]}, "
+                f"{len(only_corpus)} only in the corpus {only_corpus[:5]}"
+            )
+        if ours != theirs:
+            column = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+            raise MotifMismatchError(
+                f"{where} order the same motifs differently: column {column} is {ours[column]!r} in the model "
+                f"and {theirs[column]!r} in the corpus"
+            )
+    if config.num_motifs != len(theirs):
+        raise MotifMismatchError(f"{where} differ in the number of motifs")
 
 
 def split_samples(corpus, data_args: DataArguments, seed: int):
@@ -216,7 +252,7 @@ def main(argv: list[str] | None = None) -> dict:
         model = GeneBertForPreTraining.from_pretrained(
             model_args.model_name_or_path, attn_implementation=model_args.attn_implementation
         )
-        check_motifs_match(model.config, corpus)
+        check_motifs_match(model.config, corpus, model_args.model_name_or_path)
     else:
         config = build_config(model_args, corpus)
         config._attn_implementation = model_args.attn_implementation
@@ -230,6 +266,11 @@ def main(argv: list[str] | None = None) -> dict:
         if model.region_encoder is not None:
             model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
 
+    if training_args.should_save:  # a checkpoint holds the weights and Adam's two moments
+        checkpoint_bytes = 3 * sum(p.numel() * p.element_size() for p in model.parameters())
+        ensure_writable_directory(
+            training_args.output_dir, need_bytes=2 * checkpoint_bytes, what="training output"
+        )
     store = RegionStore(corpus.regions)
     sample_ids = np.asarray(corpus.samples["region_ids"])
     collator = DataCollatorForGenomeModeling(
@@ -273,7 +314,11 @@ def main(argv: list[str] | None = None) -> dict:
             len(eval_dataset or []),
             sum(p.numel() for p in model.parameters()) / 1e6,
         )
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    result = trainer.train(
+        resume_from_checkpoint=resolve_resume_checkpoint(
+            training_args.resume_from_checkpoint, training_args.output_dir
+        )
+    )
     trainer.save_model()
     metrics = dict(result.metrics)
     metrics.update(world_size=world, global_batch_size=global_batch, contrastive_batch_size=contrastive)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import defaultdict
 from typing import Any
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
+# Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
+# transformers' `checkpoint-<digits>` pattern, so `get_last_checkpoint` never returns a half-written checkpoint.
+CHECKPOINT_STAGING_DIR = ".checkpoint-staging"
 
 # Each metric is a (numerator, denominator) pair summed over steps (and processes) and divided at log time,
 # so an average over batches of different sizes is exact.
@@ -72,7 +77,54 @@ def _contrastive_offset(logits: torch.Tensor) -> int:
     return torch.distributed.get_rank() * logits.shape[0]
 
 
-class GeneBertTrainer(Trainer):
+class AtomicCheckpointTrainer(Trainer):
+    """A `transformers.Trainer` whose checkpoints appear complete or not at all.
+
+    Each checkpoint is written into ``<output_dir>/.checkpoint-staging/`` and renamed to ``checkpoint-<step>``
+    once every process has written its part, so a run killed during a save resumes from the previous complete
+    checkpoint (``get_last_checkpoint`` never sees the half-written one).
+    """
+
+    def _get_output_dir(self, trial: Any) -> str:
+        run_dir = super()._get_output_dir(trial)
+        return os.path.join(run_dir, CHECKPOINT_STAGING_DIR) if getattr(self, "_staging", False) else run_dir
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        """Write the checkpoint into a staging folder, then rename it to ``checkpoint-<step>`` in one step.
+
+        A process killed while saving leaves only the staging folder (cleared by the next save), so the latest
+        ``checkpoint-<step>`` is always complete. Old checkpoints are rotated only after the new one is in place.
+        """
+        run_dir = self._get_output_dir(trial)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging_root = os.path.join(run_dir, CHECKPOINT_STAGING_DIR)
+        staged, final = os.path.join(staging_root, name), os.path.join(run_dir, name)
+        if self.args.should_save and os.path.isdir(staged):
+            shutil.rmtree(staged)  # left by a save that was killed
+        self.accelerator.wait_for_everyone()
+        self._staging = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging = False
+        best = self.state.best_model_checkpoint
+        if best is not None and os.path.dirname(best) == staging_root:
+            self.state.best_model_checkpoint = os.path.join(run_dir, os.path.basename(best))
+            if self.args.should_save:
+                self.state.save_to_json(os.path.join(staged, "trainer_state.json"))
+        self.accelerator.wait_for_everyone()  # every process has written its part (sharded optimisers)
+        if self.args.should_save:
+            _publish_directory(staged, final)
+            rotate_checkpoints(
+                output_dir=run_dir,
+                save_total_limit=self.args.save_total_limit,
+                best_model_checkpoint=self.state.best_model_checkpoint,
+                use_mtime=True,  # as transformers rotates
+            )
+        self.accelerator.wait_for_everyone()
+
+
+class GeneBertTrainer(AtomicCheckpointTrainer):
     """A `transformers.Trainer` for GeneBERT pre-training.
 
     On top of the Trainer it logs every loss term and the accuracies of the three tasks (``train_*`` in the
@@ -149,6 +201,28 @@ class GeneBertTrainer(Trainer):
             with open(temporary, "w") as handle:
                 json.dump(self.corpus_info, handle, indent=1)
             os.replace(temporary, target)
+
+
+def _publish_directory(staged: str, final: str) -> None:
+    """Rename a complete ``staged`` folder to ``final``; an existing ``final`` is replaced only afterwards."""
+    if os.path.isdir(final):  # re-saving a step after resuming from an earlier checkpoint
+        previous = staged + ".previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        os.replace(final, previous)
+        os.replace(staged, final)
+        shutil.rmtree(previous)
+    else:
+        os.replace(staged, final)
+
+
+def resolve_resume_checkpoint(value: str | bool | None, output_dir: str) -> str | bool | None:
+    """``--resume_from_checkpoint`` as given, with ``latest``/``true``/``auto`` meaning the newest complete
+    checkpoint in ``output_dir`` (or a fresh start when there is none, so a restart loop can always pass it)."""
+    if isinstance(value, str) and value.lower() in ("latest", "true", "auto"):
+        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    if value is True:
+        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    return value
 
 
 def corpus_info_from(corpus) -> dict:

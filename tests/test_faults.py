@@ -1,0 +1,381 @@
+"""Faults survived with nothing lost: SIGKILLed corpus builds and training runs, full and unwritable disks,
+readers racing a rebuild.
+
+Kills are real ``SIGKILL``s of child processes. Where a kill must land at an exact point (inside a checkpoint
+save), the child patches the function at that point to kill itself; elsewhere the point is random.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from transformers.trainer_utils import get_last_checkpoint
+
+from genebert.genomics import accessibility as acc
+from genebert.genomics import corpus as corpus_module
+from genebert.genomics.corpus import CorpusConfig, build_corpus, corpus_fingerprint, load_corpus
+from genebert.genomics.motifs import load_motifs
+from genebert.genomics.sequences import Genome
+from genebert.storage import OutputLocationError, replace_directory
+from genebert.training.pretrain import main as run_pretraining
+from genebert.training.trainer import CHECKPOINT_STAGING_DIR, AtomicCheckpointTrainer
+
+CELL_TYPES = ("alpha", "beta", "rare")
+
+# ------------------------------------------------------------------------------------------------ corpus
+
+CORPUS_CHILD = """
+import sys, time, warnings
+warnings.simplefilter("ignore")
+from genebert.genomics import accessibility as acc
+from genebert.genomics import corpus as C
+from genebert.genomics.motifs import load_motifs
+from genebert.genomics.sequences import Genome
+
+root, out, window, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+original = C._process_chunk
+
+def slowed(job, work_dir):  # stretches the build so that a random kill lands inside it
+    time.sleep(delay)
+    return original(job, work_dir)
+
+C._process_chunk = slowed
+with Genome(root + "/genome.fa") as genome:
+    sizes = dict(genome.sizes)
+access = acc.from_peak_files({n: f"{root}/{n}.bed" for n in ("alpha", "beta", "rare")}, sizes)
+motifs = load_motifs(root + "/motifs.jaspar")
+print("START", flush=True)
+C.build_corpus(root + "/genome.fa", access, motifs, out, C.CorpusConfig(chunk_size=8, region_window_bp=window),
+               progress=False)
+print("DONE", flush=True)
+"""
+
+
+def _corpus_child(tmp_path: Path, root: Path, out: Path, window: int, delay: float) -> subprocess.Popen:
+    script = tmp_path / "build_child.py"
+    script.write_text(CORPUS_CHILD)
+    env = dict(os.environ, PYTHONHASHSEED=str(np.random.default_rng().integers(1, 2**31)))
+    return subprocess.Popen(
+        [sys.executable, str(script), str(root), str(out), str(window), str(delay)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _build_in_process(root: Path, out: Path, window: int | None = None, **config) -> None:
+    with Genome(root / "genome.fa") as genome:
+        sizes = dict(genome.sizes)
+    access = acc.from_peak_files({name: root / f"{name}.bed" for name in CELL_TYPES}, sizes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        build_corpus(
+            root / "genome.fa",
+            access,
+            load_motifs(root / "motifs.jaspar"),
+            out,
+            CorpusConfig(chunk_size=8, region_window_bp=window, **config),
+            progress=False,
+        )
+
+
+def _version(corpus) -> tuple[int, int, int]:
+    """What identifies a complete corpus version: its window size and its table lengths."""
+    return corpus.metadata["config"]["region_window_bp"], len(corpus.regions), len(corpus.samples)
+
+
+class _Reader(threading.Thread):
+    """Loads the corpus over and over while it is being rebuilt, recording every version it saw."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path, self.seen, self.errors, self.stop = path, [], [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                corpus = load_corpus(self.path)
+                # every sample's regions exist in this version's region table: nothing mixed or truncated
+                ids = np.asarray(corpus.samples["region_ids"])
+                assert ids.size == 0 or ids.max() < len(corpus.regions)
+                self.seen.append(_version(corpus))
+            except Exception as error:
+                self.errors.append(repr(error))
+            time.sleep(0.01)
+
+
+def test_corpus_rebuild_killed_five_times_resumes_byte_identical(corpus_inputs, tmp_path):
+    root, _, _ = corpus_inputs
+    out = tmp_path / "corpus"
+    _build_in_process(root, out)  # version 1, complete, which readers use while version 2 is built
+    old = _version(load_corpus(out))
+    old_fingerprint = corpus_fingerprint(out)
+
+    reference = tmp_path / "reference"
+    child = _corpus_child(tmp_path, root, reference, 40, 0.0)
+    assert child.wait(timeout=300) == 0, child.stderr.read()
+    new_fingerprint = corpus_fingerprint(reference)
+    new = _version(load_corpus(reference))
+    assert new != old
+
+    reader = _Reader(out)
+    reader.start()
+    rng = np.random.default_rng(2026)
+    landed_inside = 0
+    for _ in range(5):
+        child = _corpus_child(tmp_path, root, out, 40, 0.03)
+        assert child.stdout.readline().strip() == "START", child.stderr.read()
+        time.sleep(rng.uniform(0.0, 1.5))  # ~40 chunks x 30 ms, then the assembly
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        if child.returncode == -signal.SIGKILL:
+            landed_inside += (out.parent / "corpus.partial").exists()
+            # killed: the complete old version is still there, untouched
+            assert corpus_fingerprint(out) in (old_fingerprint, new_fingerprint)
+    child = _corpus_child(tmp_path, root, out, 40, 0.0)
+    assert child.wait(timeout=300) == 0, child.stderr.read()
+    reader.stop.set()
+    reader.join(timeout=30)
+
+    assert landed_inside >= 3, "most kills should land inside the build for this test to mean something"
+    assert corpus_fingerprint(out) == new_fingerprint
+    assert not (tmp_path / "corpus.partial").exists()
+    assert not list(tmp_path.glob(".corpus.*")), "no assembling/old leftovers"
+    assert reader.errors == []
+    assert set(reader.seen) <= {old, new} and old in reader.seen
+
+
+def test_reader_waits_out_a_replacement_without_atomic_exchange(corpus_inputs, tmp_path, monkeypatch):
+    """Where renameat2(RENAME_EXCHANGE) is unavailable, the corpus is briefly absent between two renames; a
+    reader arriving then retries and gets the new version instead of failing."""
+    root, _, _ = corpus_inputs
+    out, new = tmp_path / "corpus", tmp_path / "new"
+    _build_in_process(root, out)
+    _build_in_process(root, new, window=40)
+    expected = _version(load_corpus(new))
+    aside = tmp_path / ".corpus.old-1"
+    os.replace(out, aside)  # the first of the two renames
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(_version(load_corpus(out))))
+    thread.start()
+    time.sleep(0.2)
+    os.replace(new, out)  # the second
+    thread.join(timeout=30)
+    assert result == [expected]
+
+    # and the fallback path itself replaces completely
+    monkeypatch.setattr("genebert.storage.exchange_paths", lambda first, second: False)
+    _build_in_process(root, new)
+    replace_directory(new, out)
+    assert _version(load_corpus(out))[0] == 55 and not new.exists() and not aside.exists()
+
+
+def test_disk_full_during_a_corpus_rebuild_keeps_the_old_corpus(corpus_inputs, tmp_path, monkeypatch):
+    root, _, _ = corpus_inputs
+    out = tmp_path / "corpus"
+    _build_in_process(root, out)
+    before = corpus_fingerprint(out)
+    original = corpus_module._write_arrow_atomic
+    writes = {"count": 0}
+
+    def fills_up(path, table):
+        writes["count"] += 1
+        if writes["count"] == 4:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return original(path, table)
+
+    monkeypatch.setattr(corpus_module, "_write_arrow_atomic", fills_up)
+    with pytest.raises(OSError) as caught:
+        _build_in_process(root, out, window=40)
+    assert caught.value.errno == errno.ENOSPC
+    assert corpus_fingerprint(out) == before  # the complete earlier corpus is intact
+    monkeypatch.setattr(corpus_module, "_write_arrow_atomic", original)
+    _build_in_process(root, out, window=40)  # space freed: resumes from the three finished chunks
+    reference = tmp_path / "reference"
+    _build_in_process(root, reference, window=40)
+    assert corpus_fingerprint(out) == corpus_fingerprint(reference)
+
+
+def test_too_little_free_space_is_reported_before_any_work(corpus_inputs, tmp_path, monkeypatch):
+    root, _, _ = corpus_inputs
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr("genebert.storage.shutil.disk_usage", lambda path: usage._replace(free=4096))
+    with pytest.raises(OutputLocationError, match=r"corpus output directory .* has 0\.0 MiB free; this job"):
+        _build_in_process(root, tmp_path / "corpus")
+    assert not (tmp_path / "corpus.partial").exists() and not (tmp_path / "corpus").exists()
+
+
+def test_unwritable_output_location_is_reported_before_any_work(corpus_inputs, tmp_path):
+    root, _, _ = corpus_inputs
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OutputLocationError, match=r"cannot create the corpus output directory .*a_file"):
+        _build_in_process(root, blocker / "corpus")
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories; run as a normal user")
+def test_read_only_output_directory_is_reported(corpus_inputs, tmp_path):
+    root, _, _ = corpus_inputs
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(OutputLocationError, match="cannot write to the corpus output directory"):
+            _build_in_process(root, locked / "corpus")
+    finally:
+        locked.chmod(0o755)
+    assert list(locked.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+PRETRAIN_CHILD = """
+import os, signal, sys
+from genebert.training import trainer as T
+from genebert.training.pretrain import main
+
+mode, step, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if mode == "between-saves":
+    original_step = T.GeneBertTrainer.training_step
+    def training_step(self, *args, **kwargs):
+        if self.state.global_step == step:
+            die()
+        return original_step(self, *args, **kwargs)
+    T.GeneBertTrainer.training_step = training_step
+elif mode == "after-weights":  # weights written, optimizer and RNG states not yet
+    original_save = T.AtomicCheckpointTrainer._save_optimizer_and_scheduler
+    def save(self, output_dir):
+        if self.state.global_step == step:
+            die()
+        return original_save(self, output_dir)
+    T.AtomicCheckpointTrainer._save_optimizer_and_scheduler = save
+elif mode == "before-rename":  # every file written, the folder not yet renamed into place
+    original_publish = T._publish_directory
+    def publish(staged, final):
+        if final.endswith(f"checkpoint-{step}"):
+            die()
+        return original_publish(staged, final)
+    T._publish_directory = publish
+main(argv)
+"""
+
+TRAIN = [
+    "--preset",
+    "tiny",
+    "--per_device_train_batch_size",
+    "4",
+    "--warmup_steps",
+    "2",
+    "--dataloader_num_workers",
+    "0",
+    "--seed",
+    "5",
+    "--logging_steps",
+    "1",
+    "--eval_strategy",
+    "no",
+    "--save_steps",
+    "10",
+    "--save_total_limit",
+    "1",
+    "--validation_fraction",
+    "0",
+]
+
+
+def _losses(out: Path) -> dict[int, float]:
+    history = json.loads((out / "log_history.json").read_text())
+    return {entry["step"]: entry["loss"] for entry in history if "loss" in entry}
+
+
+@pytest.fixture(scope="module")
+def straight_run(tiny_corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("straight") / "run"
+    run_pretraining(["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "30", "--output_dir", str(out)])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("mode", "step"), [("between-saves", 15), ("after-weights", 20), ("before-rename", 20)]
+)
+def test_training_killed_resumes_from_the_last_complete_checkpoint(
+    tiny_corpus, straight_run, tmp_path, mode, step
+):
+    out = tmp_path / "run"
+    common = ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "30", "--output_dir", str(out)]
+    script = tmp_path / "train_child.py"
+    script.write_text(textwrap.dedent(PRETRAIN_CHILD))
+    child = subprocess.run(
+        [sys.executable, str(script), mode, str(step), *common], capture_output=True, text=True, timeout=600
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+
+    assert not (out / "checkpoint-20").exists()
+    latest = get_last_checkpoint(str(out))
+    assert latest == str(out / "checkpoint-10")  # the half-written one is never "latest"
+    for name in ("model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
+        assert (Path(latest) / name).is_file(), name
+
+    run_pretraining([*common, "--resume_from_checkpoint", "latest"])
+    straight, resumed = _losses(straight_run), _losses(out)
+    assert sorted(resumed) == list(range(1, 31))
+    for index in range(11, 31):
+        assert abs(straight[index] - resumed[index]) <= 1e-5, (index, straight[index], resumed[index])
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-30"]  # rotation, limit 1
+    assert not any((out / CHECKPOINT_STAGING_DIR).iterdir())
+
+
+def test_disk_full_during_a_checkpoint_save_keeps_the_previous_one(tiny_corpus, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    original = AtomicCheckpointTrainer._save_rng_state
+
+    def fills_up(self, output_dir):
+        if self.state.global_step == 20:
+            raise OSError(errno.ENOSPC, "No space left on device", output_dir)
+        return original(self, output_dir)
+
+    monkeypatch.setattr(AtomicCheckpointTrainer, "_save_rng_state", fills_up)
+    with pytest.raises(OSError) as caught:
+        run_pretraining(
+            ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "30", "--output_dir", str(out)]
+        )
+    assert caught.value.errno == errno.ENOSPC
+    assert get_last_checkpoint(str(out)) == str(out / "checkpoint-10")
+    state = json.loads((out / "checkpoint-10" / "trainer_state.json").read_text())
+    assert state["global_step"] == 10
+
+
+def test_training_output_checks_happen_before_training(tiny_corpus, tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(OutputLocationError, match="cannot create the training output directory"):
+        run_pretraining(
+            ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "2", "--output_dir", str(blocker / "x")]
+        )
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr("genebert.storage.shutil.disk_usage", lambda path: usage._replace(free=1024))
+    out = tmp_path / "run"
+    with pytest.raises(OutputLocationError, match=r"training output directory .* free; this job needs"):
+        run_pretraining(
+            ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "2", "--output_dir", str(out)]
+        )
+    assert not list(out.glob("checkpoint-*"))
