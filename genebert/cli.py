@@ -7,6 +7,7 @@
     genebert scan-motifs --motifs SOURCE (--fasta FILE | --bed FILE --genome FASTA) --out TABLE.tsv|.parquet
     genebert pretrain ARGS...            (run_scripts/run_pretraining.py's arguments)
     genebert finetune ARGS...            (run_scripts/run_finetuning.py's arguments)
+    genebert study STUDY.yaml ARGS...    (run_scripts/run_study.py's arguments)
     genebert predict | embed | export | push ...
     genebert tokenize [--fasta FILE]
 
@@ -291,6 +292,14 @@ def run_finetune(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return 0
 
 
+def run_study(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Run a study (pre-training configurations x downstream tasks x seeds; resumes finished cells): the
+    arguments of run_scripts/run_study.py (``genebert study --help``)."""
+    from .training.study import main as study
+
+    return study(list(extra))
+
+
 def _add_hub_and_inference(commands) -> None:
     from .hub import add_export_arguments, add_push_arguments, cli_export, cli_push
     from .pipelines import add_embed_arguments, add_predict_arguments, cli_embed, cli_predict
@@ -350,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
         description=run_finetune.__doc__,
     )
     finetune.set_defaults(handler=run_finetune, passthrough=True)
+    study = commands.add_parser(
+        "study",
+        help="run a study of the paper's section 5 (arguments of run_study.py)",
+        add_help=False,
+        prog="genebert study",
+        description=run_study.__doc__,
+    )
+    study.set_defaults(handler=run_study, passthrough=True)
     _add_build_corpus(commands)
     _add_scan_motifs(commands)
     _add_hub_and_inference(commands)
