@@ -17,6 +17,8 @@ Subcommands are added as the library grows; ``genebert SUBCOMMAND --help`` docum
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -382,5 +384,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.handler(args)
 
 
+def _is_user_error(error: BaseException) -> bool:
+    """Errors about the user's files, folders or models, whose message says all there is to say."""
+    from .modeling_genebert import GeneBertLoadingError
+    from .storage import OutputLocationError
+
+    known: tuple[type[BaseException], ...] = (InputFileError, OutputLocationError, GeneBertLoadingError)
+    pretrain = sys.modules.get("genebert.training.pretrain")  # loaded if it raised
+    if pretrain is not None:
+        known += (pretrain.MotifMismatchError,)
+    return isinstance(error, known)
+
+
+def console_main(argv: Sequence[str] | None = None) -> int:
+    """The ``genebert`` command: :func:`main`, with errors about the user's input printed as one line
+    (``genebert: error: PATH:LINE: reason``, exit status 2) instead of a traceback. ``GENEBERT_TRACEBACK=1``
+    shows the traceback; :func:`main` itself raises, for callers and tests."""
+    try:
+        return main(argv)
+    except Exception as error:
+        if not _is_user_error(error) or os.environ.get("GENEBERT_TRACEBACK"):
+            raise
+        print(f"genebert: error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console_main())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,21 +427,51 @@ class GeneBertLoadingError(ValueError):
     """A checkpoint whose weights do not fit the model class beyond the expected differences of task heads."""
 
 
-# Modules that differ between GeneBERT's classes; their weights may be missing from or unused in a checkpoint.
-_HEAD_PREFIXES = (
-    "cls.",
-    "classifier.",
-    "region_encoder.",
-    "sequence_projection.",
-    "region_projection.",
-    "logit_scale",
-    "pooler.",
-    "bert.pooler.",
-)
+# Modules that differ between GeneBERT's classes (key prefix -> head). A head may be absent from a checkpoint
+# as a whole, or present in a checkpoint for a class that has no such head; a head that is there only in part
+# (some weights missing, or keys the head does not have) means a damaged or foreign checkpoint.
+_HEAD_PREFIXES = {
+    "cls.predictions.": "MGM head",
+    "cls.seq_relationship.": "NGSP head",
+    "classifier.": "classifier",
+    "region_encoder.": "region tower",
+    "sequence_projection.": "contrastive projections",
+    "region_projection.": "contrastive projections",
+    "logit_scale": "contrastive projections",
+    "pooler.": "pooler",
+    "bert.pooler.": "pooler",
+}
 
 
-def _is_head_key(key: str) -> bool:
-    return key.startswith(_HEAD_PREFIXES)
+def _head_of(key: str) -> str | None:
+    for prefix, head in _HEAD_PREFIXES.items():
+        if key.startswith(prefix):
+            return head
+    return None
+
+
+def _unexplained_loading_keys(
+    model_keys: set[str], missing: Iterable[str], unexpected: Iterable[str]
+) -> dict[str, list[str]]:
+    """The missing and unexpected weights that the expected differences between GeneBERT's classes do not explain.
+
+    ``model_keys`` are the weights the model loads (its state dict without tied copies). A missing weight is
+    explained when its whole head is missing from the checkpoint; an unexpected one when the model has no such head.
+    """
+    missing, unexpected = set(missing), set(unexpected)
+    heads_in_model: dict[str, set[str]] = {}
+    for key in model_keys:
+        head = _head_of(key)
+        if head is not None:
+            heads_in_model.setdefault(head, set()).add(key)
+    missing_by_head: dict[str, set[str]] = {}
+    for key in missing:
+        missing_by_head.setdefault(_head_of(key) or "", set()).add(key)
+    absent_heads = {head for head, keys in heads_in_model.items() if keys <= missing_by_head.get(head, set())}
+    return {
+        "missing_keys": sorted(key for key in missing if _head_of(key) not in absent_heads),
+        "unexpected_keys": sorted(key for key in unexpected if _head_of(key) in (None, *heads_in_model)),
+    }
 
 
 class GeneBertPreTrainedModel(BertPreTrainedModel):
@@ -487,8 +518,10 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
 
         Heads differ between GeneBERT's classes (loading a pre-training checkpoint into
         `GeneBertForSequenceClassification` leaves `classifier.*` new and `cls.*` unused), which is normal and only
-        logged. Any other missing or unexpected weight, above all in the sequence tower, means the checkpoint is
-        not what the caller thinks (another architecture, renamed keys, a truncated file): it raises
+        logged: a head may be missing from the checkpoint as a whole, or be in it for a class without that head.
+        Any other missing or unexpected weight (in the sequence tower, part of a head, a key a head does not have)
+        means the checkpoint is not what the caller thinks (another architecture, renamed keys, a truncated file):
+        it raises
         `GeneBertLoadingError` naming the keys, unless `strict_loading=False` (then transformers' warning only).
         Mismatched shapes raise in transformers unless `ignore_mismatched_sizes=True`.
 
@@ -498,16 +531,18 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         want_info = kwargs.pop("output_loading_info", False)
         model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
         model.init_non_persistent_buffers()
-        unexplained = {
-            kind: sorted(key for key in info.get(kind, ()) if not _is_head_key(key))
-            for kind in ("missing_keys", "unexpected_keys")
-        }
+        tied = set(getattr(model, "all_tied_weights_keys", {}) or {})
+        unexplained = _unexplained_loading_keys(
+            set(model.state_dict()) - tied,
+            set(info.get("missing_keys", ())) - tied,
+            info.get("unexpected_keys", ()),
+        )
         if strict_loading and any(unexplained.values()):
             source = args[0] if args else kwargs.get("pretrained_model_name_or_path")
             raise GeneBertLoadingError(
                 f"{source} does not fit {cls.__name__}: "
                 + "; ".join(
-                    f"{len(keys)} {kind.replace('_keys', '')} weight(s) outside the task heads, e.g. {keys[:5]}"
+                    f"{len(keys)} {kind.replace('_keys', '')} weight(s) beyond whole task heads, e.g. {keys[:5]}"
                     for kind, keys in unexplained.items()
                     if keys
                 )

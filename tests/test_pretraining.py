@@ -133,6 +133,47 @@ def test_resume_continues_the_same_loss_trajectory(tiny_corpus, tmp_path):
     assert abs(_final_loss(straight) - _final_loss(interrupted)) <= 1e-5
 
 
+def _interrupted_run(tiny_corpus, out):
+    common = ["--corpus_dir", str(tiny_corpus), *TINY, "--max_steps", "20", "--eval_strategy", "no",
+              "--save_steps", "10", "--validation_fraction", "0", "--output_dir", str(out)]  # fmt: skip
+    run_pretraining(common)
+    shutil.rmtree(out / "checkpoint-20")  # as if killed after step 10's checkpoint
+    return common, _tree(out / "checkpoint-10")
+
+
+def _tree(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_resume_onto_a_corpus_with_other_motifs_is_refused(tiny_corpus, tmp_path):
+    from genebert.training.pretrain import MotifMismatchError
+
+    out = tmp_path / "run"
+    common, _ = _interrupted_run(tiny_corpus, out)
+    config_file = out / "checkpoint-10" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["motif_names"] = [name.replace("TF1", "TFX") for name in config["motif_names"]]
+    config_file.write_text(json.dumps(config))  # the checkpoint was trained on other motif columns
+    before = _tree(out / "checkpoint-10")
+    with pytest.raises(MotifMismatchError, match=r"only in the model \['MA9001\.1 TFX'\]"):
+        run_pretraining([*common, "--resume_from_checkpoint", "latest"])
+    assert _tree(out / "checkpoint-10") == before and not (out / "checkpoint-20").exists()
+
+
+def test_resume_into_another_architecture_fails_loudly(tiny_corpus, tmp_path):
+    from genebert.modeling_genebert import GeneBertLoadingError
+
+    out = tmp_path / "run"
+    common, before = _interrupted_run(tiny_corpus, out)
+    with pytest.raises(
+        GeneBertLoadingError, match=r"does not fit the model being trained.*unexpected.*layer\.1"
+    ):
+        run_pretraining(
+            [*common, "--config_overrides", "num_hidden_layers=1", "--resume_from_checkpoint", "latest"]
+        )
+    assert _tree(out / "checkpoint-10") == before and not (out / "checkpoint-20").exists()
+
+
 def test_two_processes_contrast_the_global_batch(tiny_corpus, tmp_path):
     out = tmp_path / "ddp"
     command = [

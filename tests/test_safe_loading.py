@@ -159,7 +159,9 @@ def _tampered(source, target, drop: str | None = None, add: str | None = None):
 def test_missing_sequence_tower_weights_fail_loudly(pretraining_checkpoint, tmp_path, model_class):
     key = "bert.encoder.layer.1.output.dense.weight"
     broken = _tampered(pretraining_checkpoint, tmp_path / "broken", drop=key)
-    with pytest.raises(GeneBertLoadingError, match=r"1 missing weight\(s\) outside the task heads.*layer\.1"):
+    with pytest.raises(
+        GeneBertLoadingError, match=r"1 missing weight\(s\) beyond whole task heads.*layer\.1"
+    ):
         model_class.from_pretrained(broken)
     _, info = GeneBertForPreTraining.from_pretrained(broken, strict_loading=False, output_loading_info=True)
     assert key in info["missing_keys"]
@@ -170,6 +172,41 @@ def test_unknown_weights_fail_loudly(pretraining_checkpoint, tmp_path):
     with pytest.raises(GeneBertLoadingError, match=r"unexpected weight\(s\).*bert\.adapter\.scale"):
         GeneBertForPreTraining.from_pretrained(broken)
     GeneBertForPreTraining.from_pretrained(broken, strict_loading=False)
+
+
+@pytest.mark.parametrize(
+    ("drop", "add", "message"),
+    [
+        ("cls.predictions.transform.dense.weight", None, r"1 missing .*cls\.predictions\.transform\.dense"),
+        ("logit_scale", None, r"1 missing .*logit_scale"),
+        (None, "region_encoder.bogus", r"1 unexpected .*region_encoder\.bogus"),
+        (None, "cls.predictions.extra", r"1 unexpected .*cls\.predictions\.extra"),
+    ],
+    ids=["part-of-mgm-head", "part-of-srm-head", "unknown-region-tower-key", "unknown-head-key"],
+)
+def test_a_damaged_task_head_fails_loudly(pretraining_checkpoint, tmp_path, drop, add, message):
+    """A head may be absent as a whole, but not in part: a half head is a damaged or foreign checkpoint."""
+    broken = _tampered(pretraining_checkpoint, tmp_path / "broken", drop=drop, add=add)
+    with pytest.raises(GeneBertLoadingError, match=message):
+        GeneBertForPreTraining.from_pretrained(broken)
+    GeneBertForPreTraining.from_pretrained(broken, strict_loading=False)
+
+
+def test_a_missing_region_tower_weight_fails_loudly(pretraining_checkpoint, tmp_path):
+    weights = load_file(str(pretraining_checkpoint / "model.safetensors"))
+    key = next(k for k in sorted(weights) if k.startswith("region_encoder.") and k.endswith(".weight"))
+    broken = _tampered(pretraining_checkpoint, tmp_path / "broken", drop=key)
+    with pytest.raises(GeneBertLoadingError, match="1 missing weight"):
+        GeneBertForPreTraining.from_pretrained(broken)
+
+
+def test_a_classification_checkpoint_loads_for_pre_training(pretraining_checkpoint, tmp_path):
+    """The other direction: a fine-tuned checkpoint has no MGM/NGSP heads at all (new) and a classifier (unused)."""
+    classifier = GeneBertForSequenceClassification.from_pretrained(pretraining_checkpoint, num_labels=2)
+    classifier.save_pretrained(tmp_path / "classifier")
+    _, info = GeneBertForPreTraining.from_pretrained(tmp_path / "classifier", output_loading_info=True)
+    assert any(key.startswith("cls.") for key in info["missing_keys"])
+    assert all(key.startswith("classifier.") for key in info["unexpected_keys"])
 
 
 def test_mismatched_shapes_fail_unless_ignored(pretraining_checkpoint):

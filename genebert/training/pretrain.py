@@ -266,6 +266,12 @@ def main(argv: list[str] | None = None) -> dict:
         if model.region_encoder is not None:
             model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
 
+    resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+    if isinstance(
+        resume, str
+    ):  # the checkpoint's weights replace the model's: its motif columns must fit too
+        check_motifs_match(GeneBertConfig.from_pretrained(resume), corpus, resume)
+
     if training_args.should_save:  # a checkpoint holds the weights and Adam's two moments
         checkpoint_bytes = 3 * sum(p.numel() * p.element_size() for p in model.parameters())
         ensure_writable_directory(
@@ -314,11 +320,7 @@ def main(argv: list[str] | None = None) -> dict:
             len(eval_dataset or []),
             sum(p.numel() for p in model.parameters()) / 1e6,
         )
-    result = trainer.train(
-        resume_from_checkpoint=resolve_resume_checkpoint(
-            training_args.resume_from_checkpoint, training_args.output_dir
-        )
-    )
+    result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()
     metrics = dict(result.metrics)
     metrics.update(world_size=world, global_batch_size=global_batch, contrastive_batch_size=contrastive)

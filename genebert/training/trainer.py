@@ -12,6 +12,8 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
+from genebert.modeling_genebert import GeneBertLoadingError
+
 CORPUS_INFO_FILE = "genebert_corpus.json"
 # Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
 # transformers' `checkpoint-<digits>` pattern, so `get_last_checkpoint` never returns a half-written checkpoint.
@@ -84,6 +86,26 @@ class AtomicCheckpointTrainer(Trainer):
     once every process has written its part, so a run killed during a save resumes from the previous complete
     checkpoint (``get_last_checkpoint`` never sees the half-written one).
     """
+
+    #: Resuming from (or loading the best) checkpoint whose weights do not fit the model raises
+    #: `GeneBertLoadingError` instead of transformers' warning; set False to accept it.
+    strict_checkpoint_loading: bool = True
+
+    def _issue_warnings_after_load(self, load_result: Any) -> None:
+        """A resumed checkpoint with missing or unexpected weights (another architecture, a damaged file) fails
+        loudly: training on would continue from partly fresh weights. Tied copies are not missing."""
+        tied = set(getattr(self.model, "all_tied_weights_keys", {}) or {})
+        missing = sorted(set(load_result.missing_keys) - tied)
+        unexpected = sorted(load_result.unexpected_keys)
+        if self.strict_checkpoint_loading and (missing or unexpected):
+            raise GeneBertLoadingError(
+                f"the checkpoint does not fit the model being trained ({type(self.model).__name__}): "
+                f"{len(missing)} missing weight(s) {missing[:5]}, {len(unexpected)} unexpected {unexpected[:5]}. "
+                "Resume with the arguments that wrote it (model preset, config overrides, corpus), or set "
+                "strict_checkpoint_loading = False on the trainer to accept it"
+            )
+        if missing or unexpected:
+            super()._issue_warnings_after_load(load_result)
 
     def _get_output_dir(self, trial: Any) -> str:
         run_dir = super()._get_output_dir(trial)
