@@ -345,30 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--fasta", type=Path, default=None, help="a FASTA file (default: the embedded demo peaks)"
     )
     tokenize.set_defaults(handler=run_tokenize)
-    pretrain = commands.add_parser(
-        "pretrain",
-        help="pre-train on a corpus (arguments of run_pretraining.py)",
-        add_help=False,
-        prog="genebert pretrain",
-        description=run_pretrain.__doc__,
-    )
-    pretrain.set_defaults(handler=run_pretrain, passthrough=True)
-    finetune = commands.add_parser(
-        "finetune",
-        help="fine-tune on a task (arguments of run_finetuning.py)",
-        add_help=False,
-        prog="genebert finetune",
-        description=run_finetune.__doc__,
-    )
-    finetune.set_defaults(handler=run_finetune, passthrough=True)
-    study = commands.add_parser(
-        "study",
-        help="run a study of the paper's section 5 (arguments of run_study.py)",
-        add_help=False,
-        prog="genebert study",
-        description=run_study.__doc__,
-    )
-    study.set_defaults(handler=run_study, passthrough=True)
+    # Commands that hand their arguments to a run script's parser (which also gives their --help).
+    for name, handler, summary in (
+        ("pretrain", run_pretrain, "pre-train on a corpus (arguments of run_pretraining.py)"),
+        ("finetune", run_finetune, "fine-tune on a task (arguments of run_finetuning.py)"),
+        ("study", run_study, "run a study of the paper's section 5 (arguments of run_study.py)"),
+    ):
+        command = commands.add_parser(
+            name, help=summary, add_help=False, prog=f"genebert {name}", description=handler.__doc__
+        )
+        command.set_defaults(handler=handler, passthrough=True)
     _add_build_corpus(commands)
     _add_scan_motifs(commands)
     _add_hub_and_inference(commands)
