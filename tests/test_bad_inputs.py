@@ -417,13 +417,32 @@ CASES = [
     # the genome FASTA, read by `genebert build-corpus --genome`
     genome_case("missing", nothing, "genome FASTA not found"),
     genome_case("empty", genome(content="", index=False), "no sequence|cannot index"),
-    genome_case("no-header", genome(content="ACGT\nACGT\n", index=False), "cannot index the genome FASTA"),
     genome_case(
-        "duplicate-names", genome(content=">chr1\nACGT\n>chr1\nACGT\n", index=False), "Duplicate key"
-    ),  # left its .fai behind before the fix
-    genome_case("blank-name", genome(content=">\nACGT\n", index=False), "cannot index the genome FASTA"),
+        "no-header", genome(content="ACGT\nACGT\n", index=False), "cannot index the genome FASTA", line=1
+    ),  # named no line before the fix
     genome_case(
-        "ragged-lines", genome(content=">chr1\nACGTACGT\nACG\nACGTACGT\n", index=False), "not consistent"
+        "duplicate-names",
+        genome(content=">chr1\nACGT\n>chr2\nAC\n>chr1\nACGT\n", index=False),
+        "Duplicate key",
+        line=5,
+    ),  # left its .fai behind before the fix; named no line before the fix
+    genome_case(
+        "blank-name",
+        genome(content=">a\nAC\n>\nACGT\n", index=False),
+        "cannot index the genome FASTA",
+        line=3,
+    ),  # pyfaidx's message names line 2 (0-based)
+    genome_case(
+        "ragged-lines",
+        genome(content=">chr1\nACGTACGT\nACG\nACGTACGT\n", index=False),
+        "not consistent",
+        line=3,
+    ),  # named no line before the fix
+    genome_case(
+        "first-line-short",  # pyfaidx indexes it, with the wrong layout; the index check catches it
+        genome(content=">chr1\nACG\nACGTACGT\n", index=False),
+        "line lengths are not consistent in record 'chr1'",
+        line=3,
     ),
     genome_case(
         "plain-gzip",
@@ -483,20 +502,57 @@ CASES = [
         "file not found",
     ),
     # count matrix folders (matrix.mtx + peaks.bed + barcodes.tsv + cell_metadata.tsv)
-    matrix_case("dimension-mismatch", "matrix.mtx", None, "matrix is 2 x 3 but", barcodes="c1\nc2\n"),
     matrix_case(
-        "bad-header", "matrix.mtx", None, "not a readable Matrix Market file", matrix="not a matrix\n1 2 3\n"
+        "dimension-mismatch", "matrix.mtx", 3, "matrix is 2 x 3 but", barcodes="c1\nc2\n"
+    ),  # the size line (after scipy's "%" comment line)
+    matrix_case(
+        "bad-header", "matrix.mtx", 1, "not a readable Matrix Market file", matrix="not a matrix\n1 2 3\n"
+    ),
+    matrix_case(
+        "bad-size-line",
+        "matrix.mtx",
+        3,
+        "Invalid integer value",
+        matrix=MTX_HEADER + "% a comment\n2 x 1\n1 1 3\n",
     ),
     matrix_case(
         "index-out-of-range",
         "matrix.mtx",
-        None,
+        3,
         "Row index out of bounds",
         matrix=MTX_HEADER + "2 3 1\n5 1 3\n",
     ),
+    matrix_case(
+        "index-out-of-range-after-comment-and-blank-lines",
+        "matrix.mtx",
+        7,
+        "Row index out of bounds",
+        matrix=MTX_HEADER + "% a comment\n2 3 3\n1 1 3\n\n1 2 1\n5 1 3\n",
+    ),
     matrix_case("truncated", "matrix.mtx", None, "Truncated file", matrix=MTX_HEADER + "2 3 2\n1 1 3\n"),
     matrix_case(
-        "non-numeric", "matrix.mtx", None, "Invalid integer value", matrix=MTX_HEADER + "2 3 1\n1 1 x\n"
+        "non-numeric", "matrix.mtx", 3, "Invalid integer value", matrix=MTX_HEADER + "2 3 1\n1 1 x\n"
+    ),
+    matrix_case(
+        "integer-overflow",  # an OverflowError before the fix
+        "matrix.mtx",
+        3,
+        "Integer out of range",
+        matrix=MTX_HEADER + "2 3 1\n1 1 99999999999999999999999\n",
+    ),
+    matrix_case(
+        "huge-entry-count",  # a MemoryError (allocating for 10^10 entries) before the fix
+        "matrix.mtx",
+        2,
+        "declares 10000000000 entries",
+        matrix=MTX_HEADER + "2 3 10000000000\n1 1 3\n",
+    ),
+    matrix_case(
+        "nan-counts",  # silently left out of every sum before the fix
+        "matrix.mtx",
+        None,
+        "counts must be finite",
+        matrix="%%MatrixMarket matrix coordinate real general\n2 3 2\n1 1 3\n2 2 nan\n",
     ),
     matrix_case("negative-counts", "matrix.mtx", None, "negative counts", counts=-COUNTS),
     matrix_case(
@@ -531,6 +587,13 @@ CASES = [
         3,
         "duplicate barcode 'c1'",
         metadata="barcode\tcell_type\nc1\tT\nc1\tB\n",
+    ),
+    matrix_case(
+        "metadata-duplicate-barcode-after-blank-lines",  # the line ignored blank lines before the fix (3)
+        "cell_metadata.tsv",
+        5,
+        "duplicate barcode 'c1'",
+        metadata="barcode\tcell_type\n\nc1\tT\n\nc1\tB\n",
     ),
     matrix_case(
         "metadata-short-row",
@@ -691,6 +754,9 @@ CASES = [
     ),
     vcf_case("non-integer-pos", VCF_HEAD + "chr1\t1.5\trs1\tA\tC\n", 3, "POS must be an integer, got '1.5'"),
     vcf_case(
+        "underscore-pos", VCF_HEAD + "chr1\t1_0\trs1\tC\tA\n", 3, "POS must be an integer, got '1_0'"
+    ),  # read as 10 (whose base is C) before the fix
+    vcf_case(
         "unknown-chromosome", VCF_HEAD + "chrX\t1\trs1\tA\tC\n", 3, "chromosome 'chrX' is not in the genome"
     ),
     vcf_case(
@@ -726,6 +792,20 @@ CASES = [
         2,
         "not a UTF-8 text file",
     ),  # UnicodeDecodeError before the fix
+    Case(
+        "vcf-label-table-conflicting-labels",  # the last label silently won before the fix
+        both(
+            genome(),
+            text("v.vcf", VCF_HEAD + GOOD_VARIANT),
+            text("labels.tsv", "id\tlabel\nrs1\t0\nrs1\t1\n"),
+        ),
+        lambda root: __import__("genebert.genomics.variants", fromlist=["x"]).variant_windows(
+            root / "v.vcf", root / "genome.fa", label_table=root / "labels.tsv"
+        ),
+        "labels.tsv",
+        3,
+        "variant id 'rs1' has two labels, '0' and '1'",
+    ),
     # splice tasks: UCI splice.data and GTF
     splice_case("uci-bad-label", "splice.csv", "XX,a," + "A" * 60 + "\n", 1, "unknown label 'XX'"),
     splice_case(
@@ -737,6 +817,13 @@ CASES = [
     ),
     splice_case(
         "gtf-too-few-fields", "genes.gtf", "chr1\tx\texon\t1\t5\n", 1, "expected 9 tab-separated fields"
+    ),
+    splice_case(
+        "gtf-underscore-coordinate",  # read as 10 before the fix
+        "genes.gtf",
+        'chr1\tx\texon\t1\t1_0\t.\t+\t.\ttranscript_id "t";\n',
+        1,
+        "start and end must be integers",
     ),
     splice_case(
         "gtf-truncated-gzip",

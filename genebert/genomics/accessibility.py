@@ -15,9 +15,11 @@ the genome's chromosome order) and, per cell type, which of them are accessible.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
-from .errors import InputFileError, undecodable_file_error
+from .errors import GZIP_ERRORS, InputFileError, undecodable_file_error
 from .intervals import RegionTable, read_bed, union_regions
 
 
@@ -62,15 +64,16 @@ def from_peak_files(
     return Accessibility(union, list(peaks), members)
 
 
-def _read_lines(path: Path, what: str) -> list[str]:
+def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a text file with their 1-based line numbers (``\\n``, ``\\r\\n`` or ``\\r`` ends a
+    line, as in a file opened in text mode; ``str.splitlines`` would also split at form feeds, ``\\x85``, ...)."""
     if not path.is_file():
         raise InputFileError(path, f"{what} not found")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")  # universal newlines: every line end is now "\n"
     except UnicodeDecodeError as error:
         raise undecodable_file_error(path, error) from error
-    lines = [line.rstrip("\r\n") for line in text.splitlines()]
-    lines = [line for line in lines if line.strip()]
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if not lines:
         raise InputFileError(path, f"empty {what}")
     return lines
@@ -79,18 +82,25 @@ def _read_lines(path: Path, what: str) -> list[str]:
 def read_cell_metadata(path: Path, cell_type_column: str) -> dict[str, str]:
     """Barcode -> cell type from a TSV/CSV whose first column is the barcode (a header row names columns)."""
     lines = _read_lines(path, "cell metadata table")
-    delimiter = "\t" if "\t" in lines[0] else ","
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    header = rows[0]
+    # the header's separator; a one-column header (R's write.table: no field for the row names) has none
+    first, second = lines[0][1], lines[1][1] if len(lines) > 1 else ""
+    delimiter = "\t" if "\t" in first or ("," not in first and "\t" in second) else ","
+    rows = []
+    for line_number, line in lines:  # one line at a time, so that every error names its own line
+        try:
+            rows.append((line_number, next(csv.reader([line], delimiter=delimiter))))
+        except csv.Error as error:  # e.g. a field longer than csv.field_size_limit()
+            raise InputFileError(path, f"not a readable CSV/TSV table: {error}", line_number) from error
+    header_line, header = rows[0]
     if cell_type_column not in header:
         raise InputFileError(
             path,
             f"no column {cell_type_column!r} in the header (columns: {', '.join(h for h in header if h)})",
-            1,
+            header_line,
         )
     column = header.index(cell_type_column)
     cell_types: dict[str, str] = {}
-    for line_number, row in enumerate(rows[1:], start=2):
+    for line_number, row in rows[1:]:
         # a header one field shorter than the rows (R's write.table) names columns from the second field on
         shift = 1 if len(row) == len(header) + 1 else 0
         if len(row) <= column + shift:
@@ -125,26 +135,41 @@ def from_count_matrix(
     folder = Path(matrix_dir)
     peaks = read_bed(folder / peaks_name, chrom_sizes, unknown_chroms=unknown_chroms)
     n_peaks = _count_intervals(folder / peaks_name) if unknown_chroms == "skip" else len(peaks)
-    barcodes = _read_lines(folder / barcodes_name, "barcodes file")
+    barcodes = [line for _, line in _read_lines(folder / barcodes_name, "barcodes file")]
     cell_type_of = read_cell_metadata(folder / metadata_name, cell_type_column)
     matrix_path = folder / matrix_name
     if not matrix_path.is_file():
         raise InputFileError(matrix_path, "count matrix not found")
+    # The header first: a wrong shape is reported before reading (and allocating for) the entries it declares.
+    header = _matrix_header(matrix_path)
+    rows, cols, entries, layout, field = header[:5]
+    if (rows, cols) not in ((n_peaks, len(barcodes)), (len(barcodes), n_peaks)):
+        raise InputFileError(
+            matrix_path,
+            f"matrix is {rows} x {cols} but {peaks_name} has {n_peaks} peaks and "
+            f"{barcodes_name} has {len(barcodes)} barcodes",
+            _mtx_size_line(matrix_path),
+        )
+    if layout == "coordinate" and entries > _max_entries(matrix_path, rows, cols, field):
+        raise InputFileError(
+            matrix_path,
+            f"the header declares {entries} entries, more than a {rows} x {cols} matrix in this file can hold",
+            _mtx_size_line(matrix_path),
+        )
     try:
         counts = scipy.sparse.csr_matrix(scipy.io.mmread(str(matrix_path)))
-    except (ValueError, IndexError, OSError, TypeError) as error:
-        raise InputFileError(matrix_path, f"not a readable Matrix Market file: {error}") from error
+    except (ValueError, IndexError, TypeError, OverflowError, *GZIP_ERRORS) as error:
+        reason, line = _fmm_reason(error)
+        if isinstance(error, GZIP_ERRORS) and not isinstance(error, (ValueError, OverflowError)):
+            raise InputFileError(matrix_path, f"cannot read the file: {reason}") from error
+        raise InputFileError(matrix_path, f"not a readable Matrix Market file: {reason}", line) from error
     if counts.dtype.kind not in "biuf":
         raise InputFileError(matrix_path, f"counts must be real numbers, not {counts.dtype}")
     if counts.shape == (len(barcodes), n_peaks) and counts.shape[0] != counts.shape[1]:
         counts = counts.T.tocsr()  # stored cells x peaks
-    if counts.shape != (n_peaks, len(barcodes)):
-        raise InputFileError(
-            matrix_path,
-            f"matrix is {counts.shape[0]} x {counts.shape[1]} but {peaks_name} has {n_peaks} peaks and "
-            f"{barcodes_name} has {len(barcodes)} barcodes",
-        )
     counts = counts[peaks.source_rows] if len(peaks) != n_peaks else counts
+    if counts.nnz and not np.isfinite(counts.data).all():  # silently left out of every sum before
+        raise InputFileError(matrix_path, "counts must be finite (found NaN or infinity)")
     if counts.nnz and counts.data.min() < 0:
         raise InputFileError(matrix_path, "negative counts")
     labels = [cell_type_of.get(barcode, "") for barcode in barcodes]
@@ -267,6 +292,62 @@ def _var_coordinate(value) -> int | None:
 def _count_intervals(path: Path) -> int:
     """Intervals in a BED file, every chromosome included (the matrix has a row for each)."""
     return len(read_bed(path))
+
+
+# ---------------------------------------------------------------------------------- Matrix Market line numbers
+# scipy (fast_matrix_market, scipy >= 1.12) starts most messages with "Line N: " (1-based, every line counted);
+# errors in the size line name none.
+_FMM_LINE = re.compile(r"^Line (\d+): ")
+
+
+def _fmm_reason(error: BaseException) -> tuple[str, int | None]:
+    """scipy's message without its "Line N: " prefix, and N."""
+    message = str(error)
+    match = _FMM_LINE.match(message)
+    return (message[match.end() :], int(match.group(1))) if match else (message, None)
+
+
+def _mtx_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(1-based number, line)`` of a Matrix Market file, decompressed as scipy does (by the name's suffix)."""
+    name = str(path)
+    opener = gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+    with opener(path, "rb") as handle:
+        yield from enumerate(handle, start=1)
+
+
+def _mtx_size_line(path: Path) -> int | None:
+    """The line of the size line (``rows cols [entries]``): the first after the banner that is neither blank
+    nor a ``%`` comment."""
+    try:
+        for number, line in _mtx_lines(path):
+            if number > 1 and line.strip() and not line.lstrip().startswith(b"%"):
+                return number
+    except (*GZIP_ERRORS, ValueError):
+        return None
+    return None
+
+
+def _matrix_header(path: Path) -> tuple:
+    """``scipy.io.mminfo``: (rows, cols, entries, format, field, symmetry), or the error naming the line."""
+    try:
+        return scipy.io.mminfo(str(path))
+    except (ValueError, TypeError, OverflowError, *GZIP_ERRORS) as error:
+        reason, line = _fmm_reason(error)
+        if isinstance(error, GZIP_ERRORS) and not isinstance(error, (ValueError, OverflowError)):
+            raise InputFileError(path, f"cannot read the file: {reason}") from error
+        # the banner is line 1 (comments before the size line are counted right); anything else is the size line
+        line = 1 if line == 1 else _mtx_size_line(path)
+        raise InputFileError(path, f"not a readable Matrix Market file: {reason}", line) from error
+
+
+def _max_entries(path: Path, rows: int, cols: int, field: str) -> int:
+    """An upper bound on the entries a coordinate file can hold: a cell each (duplicates aside), and for an
+    uncompressed file one short line each (``i j v\\n``), so a damaged header cannot make the reader allocate
+    for billions of entries."""
+    if str(path).endswith((".gz", ".bz2")):
+        return rows * cols
+    tokens = {"pattern": 2, "complex": 4}.get(field, 3)
+    return path.stat().st_size // (2 * tokens) + 1
 
 
 def _pseudo_bulk(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
-from .errors import InputFileError, first_undecodable_line, undecodable_file_error
+from .errors import GZIP_ERRORS, InputFileError, first_undecodable_line, undecodable_file_error
 
 # Nucleotides, N and the IUPAC ambiguity codes, any case (lower case is soft-masking).
 _DNA_LINE = re.compile(r"[ACGTNRYSWKMBDHVacgtnryswkmbdhv]*")
@@ -104,6 +105,62 @@ def genome_index_path(fasta: Path) -> str | None:
     return str(cache / f"{fasta.name}.{key}.fai")
 
 
+def _indexing_error_line(path: Path, error: Exception, compressed: bool) -> int | None:
+    """The line a pyfaidx indexing error is about (pyfaidx names none for some, and a 0-based one for others)."""
+    message = str(error)
+    if "not consistent" in message:
+        kind = "ragged"
+    elif message.startswith("Duplicate key"):
+        kind = "duplicate"
+    elif "before the first sequence" in message:
+        kind = "before-header"
+    elif message.startswith("Bad sequence name"):
+        kind = "empty-header"
+    else:
+        return None
+    return _first_layout_problem(path, compressed, kind)
+
+
+def _first_layout_problem(path: Path, compressed: bool, kind: str) -> int | None:
+    """1-based line of the first place a FASTA breaks the layout a ``.fai`` index needs, of one ``kind``:
+    ``"before-header"`` (text before the first ``>``), ``"empty-header"``, ``"duplicate"`` (a record name seen
+    before) or ``"ragged"`` (a sequence line longer than the record's first, or a short or blank line followed
+    by more sequence). None if there is none (or the file cannot be read)."""
+    names: set[bytes] = set()
+    started = False
+    width = pending = None  # the record's line length in bytes; a short or blank line that must be its last
+    try:
+        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if raw.startswith(b">"):
+                    started, width, pending = True, None, None
+                    fields = raw[1:].split()
+                    if not fields:
+                        if kind == "empty-header":
+                            return number
+                        continue
+                    if kind == "duplicate" and fields[0] in names:
+                        return number
+                    names.add(fields[0])
+                elif not started:
+                    if kind == "before-header" and raw.strip() and not raw.startswith(b";"):
+                        return number
+                elif kind == "ragged":
+                    if not raw.rstrip(b"\r\n"):
+                        pending = pending or number
+                    elif pending is not None:
+                        return pending
+                    elif width is None:
+                        width = len(raw)
+                    elif len(raw) < width:
+                        pending = number
+                    elif len(raw) > width:
+                        return number
+    except GZIP_ERRORS:
+        return None
+    return None
+
+
 class Genome:
     """A reference genome read through pyfaidx (plain FASTA, or bgzip-compressed with biopython installed).
 
@@ -135,13 +192,20 @@ class Genome:
         ) as error:
             if not index_existed:  # pyfaidx can leave the index of a FASTA it rejected
                 index_path.unlink(missing_ok=True)
-            if isinstance(error, pyfaidx.FastaIndexingError):  # a non-ASCII character is the likelier cause
+            try:
                 with self.path.open("rb") as probe:
                     compressed = probe.read(2) == b"\x1f\x8b"
+            except OSError:  # unreadable: the error below says so
+                compressed = False
+            if isinstance(error, pyfaidx.FastaIndexingError):  # a non-ASCII character is the likelier cause
                 line = first_undecodable_line(self.path, "ascii", compressed)
                 if line is not None:
                     raise InputFileError(self.path, "not an ASCII text file", line) from error
-            raise InputFileError(self.path, f"cannot index the genome FASTA: {error}") from error
+            raise InputFileError(
+                self.path,
+                f"cannot index the genome FASTA: {error}",
+                _indexing_error_line(self.path, error, compressed),
+            ) from error
         names = list(self._fasta.faidx.index)
         if not names:
             self._fasta.close()
@@ -192,6 +256,12 @@ class Genome:
                     line = first_undecodable_line(self.path, "ascii")
                     if line is not None:
                         raise InputFileError(self.path, "not an ASCII text file", line)
+                    if not existed:  # an index pyfaidx just built: the FASTA's line layout misled it
+                        line = _first_layout_problem(self.path, False, "ragged")
+                        if line is not None:
+                            raise InputFileError(
+                                self.path, f"line lengths are not consistent in record {name!r}", line
+                            )
                     raise InputFileError(
                         self.path,
                         f"the index {index_path} does not match this FASTA (record {name!r})"

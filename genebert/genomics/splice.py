@@ -106,6 +106,7 @@ def _open_text(path: Path):
 
 
 _TRANSCRIPT_ID = re.compile(r'transcript_id\s+"([^"]+)"')
+_COORDINATE = re.compile(r"-?[0-9]{1,18}")  # plain decimal digits, within int64
 
 
 def read_gtf_transcripts(path: str | Path) -> list[Transcript]:
@@ -129,10 +130,10 @@ def read_gtf_transcripts(path: str | Path) -> list[Transcript]:
             raise InputFileError(path, f"expected 9 tab-separated fields, got {len(fields)}", line_number)
         if fields[2] != "exon":
             continue
-        try:
-            start, end = int(fields[3]) - 1, int(fields[4])
-        except ValueError:
-            raise InputFileError(path, "start and end must be integers", line_number) from None
+        if not (_COORDINATE.fullmatch(fields[3]) and _COORDINATE.fullmatch(fields[4])):
+            # int() alone would read "1_000", "+5", " 7" and non-ASCII digits
+            raise InputFileError(path, "start and end must be integers", line_number)
+        start, end = int(fields[3]) - 1, int(fields[4])
         if start < 0 or start >= end:
             raise InputFileError(path, f"bad exon coordinates {fields[3]}-{fields[4]}", line_number)
         strand = fields[6]

@@ -28,6 +28,7 @@ from .sequences import Genome
 from .tasks import fetch_padded
 
 _ALLELE = re.compile(r"[ACGTNacgtn]+")
+_POSITION = re.compile(r"-?[0-9]{1,18}")  # plain decimal digits, within int64
 
 
 def _open_text(path: Path):
@@ -54,15 +55,33 @@ def read_label_table(path: str | Path) -> dict[str, str]:
         if "label" not in fields or not ("id" in fields or by_key):
             raise InputFileError(path, "need a header with 'label' and 'id' or 'chrom,pos,ref,alt'", 1)
         table: dict[str, str] = {}
+        shared_ids: set[str] = set()  # ids given two labels on rows that also name the allele
         for row in reader:
             row = {key.strip().lower(): (value or "").strip() for key, value in row.items() if key}
-            if not row.get("label"):
+            label = row.get("label")
+            if not label:
                 raise InputFileError(path, "empty label", reader.line_num)
-            if row.get("id") and row["id"] != ".":
-                table[row["id"]] = row["label"]
-            if by_key:
+            if by_key and all(row[name] not in ("", ".") for name in ("chrom", "pos", "ref", "alt")):
                 key = f"{row['chrom']}:{row['pos']}:{row['ref'].upper()}:{row['alt'].upper()}"
-                table[key] = row["label"]
+                if table.setdefault(key, label) != label:  # the last one silently won before
+                    raise InputFileError(
+                        path, f"variant {key} has two labels, {table[key]!r} and {label!r}", reader.line_num
+                    )
+            else:
+                key = None
+            variant_id = row.get("id", "")
+            if variant_id in ("", ".") or variant_id in shared_ids:
+                continue
+            if table.setdefault(variant_id, label) != label:
+                if key is None:
+                    raise InputFileError(
+                        path,
+                        f"variant id {variant_id!r} has two labels, {table[variant_id]!r} and {label!r}",
+                        reader.line_num,
+                    )
+                # one id for alleles labelled differently (rs123 A>G, A>T): the alleles' own keys decide
+                shared_ids.add(variant_id)
+                del table[variant_id]
     return table
 
 
@@ -106,10 +125,11 @@ def variant_windows(
                     vcf, f"expected at least 5 tab-separated columns, got {len(fields)}", line_number
                 )
             chrom, raw_pos, variant_id, ref = fields[0], fields[1], fields[2], fields[3].upper()
-            try:
-                pos = int(raw_pos)
-            except ValueError:
-                raise InputFileError(vcf, f"POS must be an integer, got {raw_pos!r}", line_number) from None
+            if not _POSITION.fullmatch(
+                raw_pos
+            ):  # int() alone would read "1_000", "+5", " 7", non-ASCII digits
+                raise InputFileError(vcf, f"POS must be an integer, got {raw_pos!r}", line_number)
+            pos = int(raw_pos)
             name = f"{chrom}:{pos}:{ref}"
             if chrom not in reference.sizes:
                 raise InputFileError(
