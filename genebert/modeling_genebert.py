@@ -464,14 +464,17 @@ def _unexplained_loading_keys(
         head = _head_of(key)
         if head is not None:
             heads_in_model.setdefault(head, set()).add(key)
-    missing_by_head: dict[str, set[str]] = {}
-    for key in missing:
-        missing_by_head.setdefault(_head_of(key) or "", set()).add(key)
-    absent_heads = {head for head, keys in heads_in_model.items() if keys <= missing_by_head.get(head, set())}
+    absent_heads = {head for head, keys in heads_in_model.items() if keys <= missing}
     return {
         "missing_keys": sorted(key for key in missing if _head_of(key) not in absent_heads),
         "unexpected_keys": sorted(key for key in unexpected if _head_of(key) in (None, *heads_in_model)),
     }
+
+
+def tied_weight_keys(model: nn.Module) -> set[str]:
+    """Names of the weights that are tied copies of others (the MGM decoder of the word embeddings): never saved,
+    so never missing from a checkpoint."""
+    return set(getattr(model, "all_tied_weights_keys", {}) or {})
 
 
 class GeneBertPreTrainedModel(BertPreTrainedModel):
@@ -531,7 +534,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         want_info = kwargs.pop("output_loading_info", False)
         model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
         model.init_non_persistent_buffers()
-        tied = set(getattr(model, "all_tied_weights_keys", {}) or {})
+        tied = tied_weight_keys(model)
         unexplained = _unexplained_loading_keys(
             set(model.state_dict()) - tied,
             set(info.get("missing_keys", ())) - tied,
@@ -633,7 +636,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         loadable = {key: value for key, value in mapped.items() if key in own_keys and key not in mismatched}
         result = model.load_state_dict(loadable, strict=False)
         model.tie_weights()
-        tied_targets = set(getattr(model, "all_tied_weights_keys", {}) or {})
+        tied_targets = tied_weight_keys(model)
         loading_info = {
             "missing_keys": sorted(set(result.missing_keys) - tied_targets),
             "unexpected_keys": sorted(k for k in mapped if k not in own_keys and k not in non_persistent),

@@ -267,9 +267,8 @@ def main(argv: list[str] | None = None) -> dict:
             model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
 
     resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
-    if isinstance(
-        resume, str
-    ):  # the checkpoint's weights replace the model's: its motif columns must fit too
+    # the checkpoint's weights replace the model's: its motif columns must fit the corpus too
+    if isinstance(resume, str):
         check_motifs_match(GeneBertConfig.from_pretrained(resume), corpus, resume)
 
     if training_args.should_save:  # a checkpoint holds the weights and Adam's two moments

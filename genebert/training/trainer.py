@@ -12,7 +12,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
-from genebert.modeling_genebert import GeneBertLoadingError
+from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
 # Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
@@ -94,8 +94,7 @@ class AtomicCheckpointTrainer(Trainer):
     def _issue_warnings_after_load(self, load_result: Any) -> None:
         """A resumed checkpoint with missing or unexpected weights (another architecture, a damaged file) fails
         loudly: training on would continue from partly fresh weights. Tied copies are not missing."""
-        tied = set(getattr(self.model, "all_tied_weights_keys", {}) or {})
-        missing = sorted(set(load_result.missing_keys) - tied)
+        missing = sorted(set(load_result.missing_keys) - tied_weight_keys(self.model))
         unexpected = sorted(load_result.unexpected_keys)
         if self.strict_checkpoint_loading and (missing or unexpected):
             raise GeneBertLoadingError(
