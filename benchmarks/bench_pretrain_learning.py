@@ -69,17 +69,15 @@ def main() -> None:
     if args.quick:
         args.steps, args.real_steps, args.regions_per_cell_type = 20, 5, 200
 
-    from genebert.demo import build_real_corpus, build_synthetic_corpus, pretrain_and_evaluate
+    from genebert.demo import pretrain_and_evaluate
+    from genebert.genomics.examples import build_real_corpus, build_synthetic_corpus
 
     warnings.simplefilter("ignore", UserWarning)
-    extra = [
-        "--learning_rate",
-        str(args.learning_rate),
-        "--warmup_steps",
-        str(args.warmup_steps),
-        "--config_overrides",
-        args.config_overrides,
-    ]
+    extra = {
+        "learning_rate": args.learning_rate,
+        "warmup_steps": args.warmup_steps,
+        "config_overrides": args.config_overrides,
+    }
     rows = {}
     started = time.perf_counter()
     real_corpus = args.work_dir / "real" / "corpus"

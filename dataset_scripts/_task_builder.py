@@ -6,7 +6,7 @@ from pathlib import Path
 
 import datasets
 
-from genebert.hub import CITATION
+from genebert import CITATION
 
 # The paper's BibTeX entry, kept once (in genebert.hub, which writes it into model and dataset cards).
 GENEBERT_CITATION = CITATION + "\n"

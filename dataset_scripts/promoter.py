@@ -11,7 +11,7 @@ datasets 5 has no loading scripts, so use the class directly::
 
 ``data_dir`` holds ``train``, ``dev`` (or ``validation``) and ``test`` files as ``.csv`` or ``.tsv``: GUE's
 ``sequence,label`` CSVs and DNABERT's TSVs (space-separated 6-mers, joined back to DNA) are both read, by
-:func:`genebert.genomics.tasks.read_sequence_table`. Bad rows raise an error naming the file and line.
+:func:`genebert.genomics.tables.read_sequence_table`. Bad rows raise an error naming the file and line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import datasets
 
 from dataset_scripts._task_builder import GENEBERT_CITATION, TaskBuilder
-from genebert.genomics.tasks import encode_labels, label_names, read_sequence_table
+from genebert.genomics.tables import encode_labels, label_names, read_sequence_table
 
 _DESCRIPTION = """\
 DNA sequence classification (promoter vs non-promoter, or any sequence,label task) from GUE CSV or DNABERT

@@ -33,7 +33,7 @@ from genebert.genomics.splice import (
     read_uci_splice,
     spliceai_windows,
 )
-from genebert.genomics.tasks import SPLITS, seeded_split
+from genebert.genomics.tables import SPLITS, seeded_split
 
 _DESCRIPTION = """\
 Splice site prediction, three classes (0 neither, 1 acceptor, 2 donor): the UCI splice-junction data set

@@ -23,7 +23,7 @@ import dataclasses
 import datasets
 
 from dataset_scripts._task_builder import GENEBERT_CITATION, TaskBuilder
-from genebert.genomics.tasks import (
+from genebert.genomics.tables import (
     SPLITS,
     read_bed_sequences,
     read_fasta_sequences,

@@ -262,26 +262,19 @@ class GeneBertConfig(PretrainedConfig):
                 f"problem_type must be one of {_PROBLEM_TYPES} or None, got {self.problem_type!r}"
             )
 
-    @property
-    def uses_region_tower(self) -> bool:
-        """Whether the pre-training model builds the region tower (only SRM needs it)."""
-        return self.use_srm
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> GeneBertConfig:
+        """A configuration of `PRESETS` (``"tiny"``, ``"small"`` or ``"base"``), with ``overrides`` on top."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+        preset = PRESETS[name]
+        values = {**preset, "region_backbone_kwargs": dict(preset["region_backbone_kwargs"]), **overrides}
+        return cls(**values)
 
     @classmethod
     def tiny(cls, **overrides: Any) -> GeneBertConfig:
         """A few-second CPU configuration for tests: k=6, 2 layers of width 32, a 2-stage Swin of width 16."""
-        values: dict[str, Any] = {
-            "kmer": 6,
-            "hidden_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "region_backbone": "swin_tiny_patch4_window7_224",
-            "region_backbone_kwargs": dict(TINY_SWIN_KWARGS),
-            "projection_dim": 16,
-        }
-        values.update(overrides)
-        return cls(**values)
+        return cls.from_preset("tiny", **overrides)
 
     @classmethod
     def base(cls, **overrides: Any) -> GeneBertConfig:
@@ -290,21 +283,34 @@ class GeneBertConfig(PretrainedConfig):
         Pass ``region_pretrained=True`` (Hub) or a local weights file to start the region tower from ImageNet, as
         the paper does, and ``region_input_mode="resize"`` for the paper's 224 x 224 input.
         """
-        values: dict[str, Any] = {
-            "kmer": 6,
-            "hidden_size": 768,
-            "num_hidden_layers": 12,
-            "num_attention_heads": 12,
-            "intermediate_size": 3072,
-            "region_backbone": "swin_tiny_patch4_window7_224",
-            "region_backbone_kwargs": dict(BASE_SWIN_KWARGS),
-            "projection_dim": 256,
-        }
-        values.update(overrides)
-        return cls(**values)
+        return cls.from_preset("base", **overrides)
 
 
-__all__ = ["JASPAR2018_CORE_VERTEBRATES_NON_REDUNDANT", "GeneBertConfig", "kmer_vocab_size"]
+#: The architecture presets, the one table every script and study uses (``--preset NAME``). The scripts' training
+#: defaults per preset live in ``genebert.training.arguments.TRAINING_PRESETS``.
+PRESETS: dict[str, dict[str, Any]] = {
+    # a few-second CPU model for tests and the demo
+    "tiny": {
+        "kmer": 6, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+        "region_backbone": "swin_tiny_patch4_window7_224", "region_backbone_kwargs": TINY_SWIN_KWARGS,
+        "projection_dim": 16,
+    },
+    # a larger CPU model for the downstream tables (docs/results.md)
+    "small": {
+        "kmer": 6, "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 512,
+        "region_backbone": "swin_tiny_patch4_window7_224", "region_backbone_kwargs": TINY_SWIN_KWARGS,
+        "projection_dim": 16,
+    },
+    # the paper: BERT-base + swin_tiny
+    "base": {
+        "kmer": 6, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+        "intermediate_size": 3072, "region_backbone": "swin_tiny_patch4_window7_224",
+        "region_backbone_kwargs": BASE_SWIN_KWARGS, "projection_dim": 256,
+    },
+}  # fmt: skip
+
+
+__all__ = ["JASPAR2018_CORE_VERTEBRATES_NON_REDUNDANT", "PRESETS", "GeneBertConfig", "kmer_vocab_size"]
 
 # Writes "auto_map" and copies this file on save_pretrained (Hub remote code).
 GeneBertConfig.register_for_auto_class()

@@ -14,15 +14,11 @@ import json
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-
-def demo_data_path(name: str) -> Path:
-    """A file or folder of the embedded demo data (``genebert/demo_data``, see its PROVENANCE.md)."""
-    return Path(str(resources.files("genebert") / "demo_data" / name))
+from .genomics.examples import build_real_corpus, build_synthetic_corpus
 
 
 @dataclass
@@ -34,104 +30,33 @@ class DemoSettings:
     seed: int = 0
 
 
-def build_real_corpus(out: Path, progress: bool = True):
-    from .genomics import accessibility
-    from .genomics.corpus import build_corpus
-    from .genomics.motifs import load_motifs
-    from .genomics.sequences import Genome
-
-    genome = demo_data_path("chr22_head.fa.gz")
-    with Genome(genome) as reference:
-        sizes = dict(reference.sizes)
-    access = accessibility.load_accessibility(
-        sizes,
-        matrix_dirs=[demo_data_path("scatac_chromvar_chr22"), demo_data_path("scatac_hemato_chr22")],
-        cell_type_columns=["Cell_Type", "BioClassification"],
-    )
-    return build_corpus(genome, access, load_motifs("JASPAR2018"), out, progress=progress)
-
-
-def build_synthetic_corpus(
-    out: Path,
-    regions_per_cell_type: int,
-    seed: int,
-    progress: bool = True,
-    region_window_bp: int | None = None,
-    kmer: int = 6,
-    instances_per_region: int = 3,
-):
-    """Write a planted-motif data set (:mod:`genebert.genomics.synthetic`) and build its corpus at ``out``.
-
-    ``instances_per_region`` planted motif instances per region (the first at the centre, inside the sequence
-    window); ``region_window_bp`` and ``kmer`` are the corpus's. Returns ``(corpus, truth)``.
-    """
-    from .genomics import accessibility
-    from .genomics.corpus import CorpusConfig, build_corpus
-    from .genomics.motifs import load_motifs
-    from .genomics.sequences import Genome
-    from .genomics.synthetic import SyntheticSpec, write_planted_dataset
-
-    motifs = load_motifs("JASPAR2018")
-    truth = write_planted_dataset(
-        out.parent / (out.name + "_inputs"),
-        motifs,
-        SyntheticSpec(
-            regions_per_cell_type=regions_per_cell_type, instances_per_region=instances_per_region, seed=seed
-        ),
-    )
-    with Genome(truth["genome"]) as reference:
-        sizes = dict(reference.sizes)
-    access = accessibility.from_peak_files(truth["peaks"], sizes)
-    config = CorpusConfig(kmer=kmer, region_window_bp=region_window_bp)
-    return build_corpus(truth["genome"], access, motifs, out, config, progress=progress), truth
-
-
 def pretrain_and_evaluate(
     corpus_dir: Path,
     output_dir: Path,
     steps: int,
     batch_size: int,
     seed: int,
-    extra_arguments: list[str] | None = None,
+    extra_arguments: dict | None = None,
 ) -> dict:
-    """Tiny-preset pre-training, then held-out evaluation against the baselines; returns all numbers."""
+    """Tiny-preset pre-training, then held-out evaluation against the baselines; returns all numbers.
+    ``extra_arguments``: more pre-training arguments (``{field: value}``), over the ones set here."""
     from transformers import AutoModelForPreTraining
 
     from .data import DataCollatorForGenomeModeling, RegionStore
+    from .figures import plot_training_curves
     from .genomics.corpus import load_corpus
-    from .reporting import plot_training_curves
     from .tokenization_genebert import GeneBertTokenizer
     from .training.evaluation import evaluate_pretraining
-    from .training.pretrain import DataArguments, main, split_samples
+    from .training.pretrain import DataArguments, arguments_from_values, run_pretraining, split_samples
 
     started = time.perf_counter()
-    metrics = main(
-        [
-            "--corpus_dir",
-            str(corpus_dir),
-            "--output_dir",
-            str(output_dir),
-            "--preset",
-            "tiny",
-            "--max_steps",
-            str(steps),
-            "--per_device_train_batch_size",
-            str(batch_size),
-            "--per_device_eval_batch_size",
-            str(batch_size),
-            "--logging_steps",
-            str(max(1, steps // 30)),
-            "--eval_steps",
-            str(max(1, steps // 5)),
-            "--save_steps",
-            str(steps),
-            "--seed",
-            str(seed),
-            "--disable_tqdm",
-            "true",
-            *(extra_arguments or []),
-        ]
-    )
+    values = {
+        "corpus_dir": str(corpus_dir), "output_dir": str(output_dir), "preset": "tiny", "max_steps": steps,
+        "per_device_train_batch_size": batch_size, "per_device_eval_batch_size": batch_size,
+        "logging_steps": max(1, steps // 30), "eval_steps": max(1, steps // 5), "save_steps": steps, "seed": seed,
+        "disable_tqdm": True, **(extra_arguments or {}),
+    }  # fmt: skip
+    metrics = run_pretraining(*arguments_from_values(values))
     seconds = time.perf_counter() - started
     model = AutoModelForPreTraining.from_pretrained(
         output_dir

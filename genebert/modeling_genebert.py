@@ -16,7 +16,6 @@ Architecture (Mo et al., 2021, arXiv 2110.05231):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable
@@ -38,8 +37,6 @@ from .configuration_genebert import GeneBertConfig, kmer_vocab_size
 
 logger = logging.get_logger(__name__)
 
-_WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
-_SHARDED_INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 _BERT_CONFIG_FIELDS = (
     "hidden_size",
     "num_hidden_layers",
@@ -426,6 +423,9 @@ def _init_timm_module(module: nn.Module) -> None:
 class GeneBertLoadingError(ValueError):
     """A checkpoint whose weights do not fit the model class beyond the expected differences of task heads."""
 
+    # a `genebert.errors.GeneBertError` (this file is Hub remote code and cannot import genebert)
+    genebert_user_error = True
+
 
 # Modules that differ between GeneBERT's classes (key prefix -> head). A head may be absent from a checkpoint
 # as a whole, or present in a checkpoint for a class that has no such head; a head that is there only in part
@@ -600,15 +600,21 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         Returns:
             The model (in eval mode, as `from_pretrained` returns), or `(model, loading_info)`.
         """
-        bert_config = _read_checkpoint_config(pretrained_model_name_or_path)
+        from transformers import BertConfig, BertForPreTraining
+
+        # transformers reads the checkpoint (safetensors or weights-only torch files, sharded or not, local or
+        # Hub, legacy LayerNorm gamma/beta names); its report says which weights the file did not hold.
+        bert_config = BertConfig.from_pretrained(pretrained_model_name_or_path)
         if config is None:
-            vocab_size = int(bert_config.get("vocab_size", 0))
+            vocab_size = int(bert_config.vocab_size)
             kmer = next((k for k in range(3, 7) if kmer_vocab_size(k) == vocab_size), None)
             if kmer is None:
                 raise ValueError(
                     f"checkpoint vocab_size {vocab_size} is not a DNABERT k-mer vocabulary (4**k + 5 for k in 3..6)"
                 )
-            values = {key: bert_config[key] for key in _BERT_CONFIG_FIELDS if key in bert_config}
+            values = {
+                key: getattr(bert_config, key) for key in _BERT_CONFIG_FIELDS if hasattr(bert_config, key)
+            }
             values.update(kmer=kmer)
             values.update(config_kwargs)
             config = GeneBertConfig(**values)
@@ -616,17 +622,20 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
             raise ValueError("pass either config or config_kwargs, not both")
         model = cls(config)
 
-        state_dict = _read_checkpoint_state_dict(pretrained_model_name_or_path)
-        state_dict = {_legacy_key(key): value for key, value in state_dict.items()}
+        reference, report = BertForPreTraining.from_pretrained(
+            pretrained_model_name_or_path, config=bert_config, output_loading_info=True
+        )
+        absent = set(report["missing_keys"])  # initialised by transformers, not read from the file
         prefix = cls.base_model_prefix + "."
         own_keys = set(model.state_dict())
         mapped: dict[str, torch.Tensor] = {}
-        for key, value in state_dict.items():
+        for key, value in reference.state_dict().items():
+            if key in absent:
+                continue
             if isinstance(model, GeneBertModel):  # the base model has no "bert." prefix
                 key = key.removeprefix(prefix)
-            elif not key.startswith((prefix, "cls.")):
-                key = prefix + key  # a bare BertModel checkpoint
             mapped[key] = value
+        del reference
         non_persistent = {name for name, _ in model.named_non_persistent_buffers()}
         mismatched = [
             key
@@ -656,62 +665,6 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         )
         model.eval()
         return (model, loading_info) if output_loading_info else model
-
-
-def _resolve_file(path_or_id: str | os.PathLike, filename: str) -> str | None:
-    if os.path.isdir(path_or_id):
-        candidate = os.path.join(path_or_id, filename)
-        return candidate if os.path.isfile(candidate) else None
-    from transformers.utils import cached_file
-
-    return cached_file(str(path_or_id), filename, _raise_exceptions_for_missing_entries=False)
-
-
-def _read_checkpoint_config(path_or_id: str | os.PathLike) -> dict[str, Any]:
-    config_file = _resolve_file(path_or_id, "config.json")
-    if config_file is None:
-        raise FileNotFoundError(f"no config.json in {path_or_id}")
-    with open(config_file, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def _load_weights_file(path: str) -> dict[str, torch.Tensor]:
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _read_checkpoint_state_dict(path_or_id: str | os.PathLike) -> dict[str, torch.Tensor]:
-    for filename in _WEIGHTS_FILES:
-        resolved = _resolve_file(path_or_id, filename)
-        if resolved is not None:
-            return _load_weights_file(resolved)
-    for index_name in _SHARDED_INDEX_FILES:
-        index_file = _resolve_file(path_or_id, index_name)
-        if index_file is not None:
-            with open(index_file, encoding="utf-8") as handle:
-                shards = sorted(set(json.load(handle)["weight_map"].values()))
-            state_dict: dict[str, torch.Tensor] = {}
-            for shard in shards:
-                shard_file = _resolve_file(path_or_id, shard)
-                if shard_file is None:
-                    raise FileNotFoundError(f"missing shard {shard} of {path_or_id}")
-                state_dict.update(_load_weights_file(shard_file))
-            return state_dict
-    raise FileNotFoundError(
-        f"no weights ({', '.join(_WEIGHTS_FILES + _SHARDED_INDEX_FILES)}) in {path_or_id}"
-    )
-
-
-def _legacy_key(key: str) -> str:
-    """Old (TF-converted) BERT checkpoints name LayerNorm parameters gamma/beta."""
-    if key.endswith("LayerNorm.gamma"):
-        return key[: -len("gamma")] + "weight"
-    if key.endswith("LayerNorm.beta"):
-        return key[: -len("beta")] + "bias"
-    return key
 
 
 class GeneBertModel(GeneBertPreTrainedModel, BertModel):
@@ -1043,14 +996,7 @@ GeneBertForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 GeneBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
 
 __all__ = [
-    "GeneBertForPreTraining",
-    "GeneBertForPreTrainingOutput",
-    "GeneBertForSequenceClassification",
-    "GeneBertLoadingError",
-    "GeneBertModel",
-    "GeneBertPreTrainedModel",
-    "GeneBertRegionEncoder",
-    "clip_loss",
-    "contrastive_loss",
-    "gather_for_contrastive_loss",
-]
+    "GeneBertForPreTraining", "GeneBertForPreTrainingOutput", "GeneBertForSequenceClassification",
+    "GeneBertLoadingError", "GeneBertModel", "GeneBertPreTrainedModel", "GeneBertRegionEncoder",
+    "clip_loss", "contrastive_loss", "gather_for_contrastive_loss"
+]  # fmt: skip

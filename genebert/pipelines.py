@@ -1,13 +1,13 @@
 """GeneBERT inference: the ``dna-classification`` pipeline (sliding windows, reverse complement) and embeddings.
 
-The part of this file above the ``END OF HUB REMOTE CODE`` marker is copied into exported model repositories as
-``pipeline_genebert.py`` (see :func:`genebert.hub.export_for_hub`), so that
+This whole file is copied into exported model repositories as ``pipeline_genebert.py`` (see
+:func:`genebert.hub.export_for_hub`), so that
 
     pipeline("dna-classification", model="user/repo", trust_remote_code=True)
 
-works where ``genebert`` is not installed. That part imports only the standard library, numpy, torch, transformers and
-(relatively) ``tokenization_genebert``, which every exported repository holds. The command-line handlers below the
-marker use the rest of the package.
+works where ``genebert`` is not installed. It imports only the standard library, numpy, torch, transformers and
+(relatively) ``tokenization_genebert``, which every exported repository holds. Files in, files out (``genebert
+predict`` / ``embed``) live in :mod:`genebert.inference`.
 
 Standard pipelines work too: ``pipeline("text-classification", model=dir)`` scores one window per sequence (longer
 sequences are truncated), ``pipeline("feature-extraction", model=dir)`` returns token features.
@@ -294,6 +294,39 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def special_token_ids(tokenizer: Any, device: Any = None) -> torch.Tensor:
+    """``(3,)`` ids of [CLS], [SEP] and [PAD]: the tokens mean pooling leaves out."""
+    ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
+    return torch.tensor(ids, device=device)
+
+
+def pool_hidden_states(
+    hidden_states: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    special_ids: torch.Tensor,
+    pooling: str = "cls",
+) -> torch.Tensor:
+    """One vector per sequence, the one pooling every genebert tool uses (``embed``, the studies, the probes).
+
+    Args:
+        hidden_states: ``(batch, tokens, hidden)`` final hidden states.
+        input_ids, attention_mask: ``(batch, tokens)``.
+        special_ids: ids left out of the mean (`special_token_ids`).
+        pooling: ``"cls"``: the state of [CLS]; ``"mean"``: the mean over k-mer tokens ([CLS], [SEP] and padding
+            excluded).
+
+    Returns:
+        ``(batch, hidden)``.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    if pooling == "cls":
+        return hidden_states[:, 0]
+    mask = (attention_mask.bool() & ~torch.isin(input_ids, special_ids)).unsqueeze(-1)
+    return (hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
 @torch.inference_mode()
 def embed(
     sequences: Sequence[str] | Iterable[str],
@@ -347,21 +380,13 @@ def embed(
     sums = np.zeros((len(sequences), hidden), dtype=np.float64)
     weights = np.zeros(len(sequences), dtype=np.float64)
     device = next(encoder.parameters()).device
-    special = torch.tensor(
-        [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id], device=device
-    )
+    special = special_token_ids(tokenizer, device)
     try:
         for begin in range(0, len(texts), batch_size):
             chunk = texts[begin : begin + batch_size]
             batch = tokenizer(chunk, padding=True, return_tensors="pt").to(device)
             states = encoder(**batch).last_hidden_state  # (batch, tokens, hidden)
-            if pooling == "cls":
-                pooled = states[:, 0]
-            else:
-                mask = (batch["attention_mask"].bool() & ~torch.isin(batch["input_ids"], special)).unsqueeze(
-                    -1
-                )
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+            pooled = pool_hidden_states(states, batch["input_ids"], batch["attention_mask"], special, pooling)
             pooled = pooled.float().cpu().numpy()
             for row, text in enumerate(chunk):
                 owner = owners[begin + row]
@@ -382,175 +407,8 @@ PIPELINE_REGISTRY.register_pipeline(
     type="text",
 )
 
-# === END OF HUB REMOTE CODE ===  (genebert.hub copies everything above this line into model repositories)
-
-
-def _read_records(path: Any) -> list[Any]:
-    from .genomics.sequences import read_fasta
-
-    return list(read_fasta(path))
-
-
-def _load(model_path: str, model_class: Any, trust_remote_code: bool) -> tuple[Any, Any]:
-    from transformers import AutoTokenizer
-
-    model = model_class.from_pretrained(model_path, trust_remote_code=trust_remote_code)
-    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
-    model.eval()
-    return model, tokenizer
-
-
-def add_predict_arguments(parser: Any) -> None:
-    """Arguments of ``genebert predict``: FASTA in, TSV out, through the ``dna-classification`` pipeline."""
-    from pathlib import Path
-
-    parser.add_argument(
-        "--model", required=True, help="a fine-tuned GeneBERT classifier: directory or Hub id"
-    )
-    parser.add_argument("--fasta", required=True, type=Path, help="sequences to score (any length)")
-    parser.add_argument("--out", required=True, type=Path, help="TSV: one row per record")
-    parser.add_argument("--batch-size", type=int, default=16, help="windows per forward pass")
-    parser.add_argument(
-        "--window-size", type=int, default=None, help="bases per window (default: the model's)"
-    )
-    parser.add_argument(
-        "--stride", type=int, default=None, help="bases between windows (default: half a window)"
-    )
-    parser.add_argument(
-        "--aggregation", choices=AGGREGATIONS, default="mean", help="how windows are combined"
-    )
-    parser.add_argument(
-        "--aggregation-space", choices=AGGREGATION_SPACES, default="probabilities", help="combine what"
-    )
-    parser.add_argument(
-        "--reverse-complement", action="store_true", help="average both strands of every window"
-    )
-    parser.add_argument("--device", default=None, help="e.g. cpu, cuda, cuda:1 (default: GPU 0 if any)")
-    parser.add_argument("--trust-remote-code", action="store_true", help="load a model repo's own code")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def cli_predict(args: Any) -> int:
-    """Score every record of a FASTA file with a sequence classifier; write a TSV (id, length, windows, label,
-    score, one score column per class)."""
-    import csv
-    import os
-
-    from tqdm.auto import tqdm
-
-    records = _read_records(args.fasta)
-    model, tokenizer = _load(args.model, AutoModelForSequenceClassification, args.trust_remote_code)
-    classifier = DnaClassificationPipeline(
-        model=model,
-        tokenizer=tokenizer,
-        task=TASK,
-        device=args.device if args.device is not None else (0 if torch.cuda.is_available() else -1),
-        window_size=args.window_size,
-        stride=args.stride,
-        reverse_complement=args.reverse_complement,
-        aggregation=args.aggregation,
-        aggregation_space=args.aggregation_space,
-    )
-    labels = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(args.out.name + ".tmp")
-    with open(temporary, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(
-            ["id", "length", "num_windows", "label", "score", *(f"score_{label}" for label in labels)]
-        )
-        results = classifier((record.sequence for record in records), batch_size=args.batch_size)
-        bar = tqdm(
-            zip(records, results, strict=True), total=len(records), unit="seq", disable=args.no_progress
-        )
-        for record, result in bar:
-            row = [record.name, len(record.sequence), result["num_windows"], result["label"]]
-            row += [f"{result['score']:.6g}", *(f"{result['scores'][label]:.6g}" for label in labels)]
-            writer.writerow(row)
-    os.replace(temporary, args.out)
-    print(f"{len(records)} sequences scored -> {args.out}")
-    return 0
-
-
-def add_embed_arguments(parser: Any) -> None:
-    """Arguments of ``genebert embed``: FASTA in, ``.npy`` (+ ``.ids.txt``) or ``.parquet`` out."""
-    from pathlib import Path
-
-    parser.add_argument("--model", required=True, help="a GeneBERT checkpoint: directory or Hub id")
-    parser.add_argument("--fasta", required=True, type=Path, help="sequences to embed (any length)")
-    parser.add_argument(
-        "--out", required=True, type=Path, help="NAME.npy (with NAME.ids.txt) or NAME.parquet (id, embedding)"
-    )
-    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="[CLS] state or mean over k-mers")
-    parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
-    parser.add_argument(
-        "--window-size", type=int, default=None, help="bases per window (default: the model's)"
-    )
-    parser.add_argument(
-        "--stride", type=int, default=None, help="bases between windows (default: half a window)"
-    )
-    parser.add_argument("--trust-remote-code", action="store_true", help="load a model repo's own code")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def cli_embed(args: Any) -> int:
-    """Embed every record of a FASTA file; write an ``(n, hidden_size)`` float32 array."""
-    import os
-
-    from tqdm.auto import tqdm
-    from transformers import AutoModel
-
-    suffix = args.out.suffix.lower()
-    if suffix not in (".npy", ".parquet"):
-        raise SystemExit(f"--out must end in .npy or .parquet, got {args.out}")
-    records = _read_records(args.fasta)
-    model, tokenizer = _load(args.model, AutoModel, args.trust_remote_code)
-    with tqdm(unit="window", disable=args.no_progress, desc="embedding") as bar:
-        vectors = embed(
-            [record.sequence for record in records],
-            model,
-            tokenizer,
-            pooling=args.pooling,
-            batch_size=args.batch_size,
-            window_size=args.window_size,
-            stride=args.stride,
-            progress=bar.update,
-        )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(args.out.name + ".tmp")
-    if suffix == ".npy":
-        with open(temporary, "wb") as handle:
-            np.save(handle, vectors)
-        ids = args.out.with_suffix(".ids.txt")
-        ids.write_text("".join(record.name + "\n" for record in records))
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.table(
-            {
-                "id": [record.name for record in records],
-                "embedding": pa.FixedSizeListArray.from_arrays(
-                    pa.array(vectors.reshape(-1)), vectors.shape[1]
-                ),
-            }
-        )
-        pq.write_table(table, temporary)
-    os.replace(temporary, args.out)
-    print(
-        f"{len(records)} sequences -> {args.out} ({vectors.shape[0]} x {vectors.shape[1]}, {args.pooling} pooling)"
-    )
-    return 0
-
 
 __all__ = [
-    "DnaClassificationPipeline",
-    "add_embed_arguments",
-    "add_predict_arguments",
-    "cli_embed",
-    "cli_predict",
-    "embed",
-    "reverse_complement",
-    "validate_dna",
-    "window_starts",
-]
+    "DnaClassificationPipeline", "embed", "pool_hidden_states", "reverse_complement", "special_token_ids",
+    "validate_dna", "window_starts"
+]  # fmt: skip

@@ -1,8 +1,10 @@
-"""Checks on output locations, made before long jobs start writing.
+"""Writing outputs safely: atomic writes, checks on output locations made before long jobs start writing, and
+atomic directory replacement.
 
 A read-only, unwritable or too-full output location is reported up front with the path and the reason, instead
 of failing hours into a job. (Free space can still run out later, when something else fills the disk: every
-writer in genebert writes to a temporary name and renames, so earlier outputs stay intact.)
+writer in genebert writes through `atomic_write` / `atomic_output`, to a temporary name then renamed, so
+earlier outputs stay intact.)
 """
 
 from __future__ import annotations
@@ -11,10 +13,39 @@ import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import GeneBertError
 
-class OutputLocationError(OSError):
+
+@contextmanager
+def atomic_output(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds, the file written there replaces
+    ``path`` in one rename (after an fsync), so readers see the old file or the new one, never a part. When
+    the block raises, the temporary file is removed and ``path`` is untouched."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield temporary
+        if fsync:
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def atomic_write(path: str | Path, data: bytes | str, *, fsync: bool = True) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically (see `atomic_output`)."""
+    with atomic_output(path, fsync=fsync) as temporary:
+        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
+
+
+class OutputLocationError(GeneBertError, OSError):
     """An output directory that cannot be created, written to, or that lacks the free space a job needs."""
 
 
@@ -51,14 +82,6 @@ def ensure_writable_directory(path: str | Path, *, need_bytes: int = 0, what: st
 
 def _mib(size: int) -> str:
     return f"{size / 2**20:,.1f} MiB"
-
-
-def free_bytes(path: str | Path) -> int:
-    """Free bytes on the file system holding ``path`` (or its nearest existing parent)."""
-    current = Path(os.path.abspath(path))
-    while not current.exists():
-        current = current.parent
-    return shutil.disk_usage(current).free
 
 
 _AT_FDCWD = -100

@@ -7,14 +7,14 @@
 
 Interrupted studies resume: cells already in OUT/results.json with the same configuration are skipped and
 pre-trainings are reused from the checkpoint cache (``--cache-dir``, shared between studies). The logic lives in
-:mod:`genebert.training.study`; ``genebert study`` is the same command.
+:mod:`genebert.training.study`; ``genebert study`` is the same command (its arguments: :mod:`genebert.cli`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from genebert.training.study import main
+from genebert.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main(["study", *sys.argv[1:]]))

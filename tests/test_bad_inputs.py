@@ -29,7 +29,7 @@ import pytest
 import scipy.io
 import scipy.sparse
 
-from genebert.genomics.errors import InputFileError
+from genebert.errors import InputFileError
 from genebert.genomics.sequences import Genome
 
 OUT = "out"  # every call that writes is pointed at ROOT/out (or a file inside it)

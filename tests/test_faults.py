@@ -25,8 +25,8 @@ import pytest
 from transformers.trainer_utils import get_last_checkpoint
 
 from genebert.genomics import accessibility as acc
-from genebert.genomics import corpus as corpus_module
 from genebert.genomics.corpus import CorpusConfig, build_corpus, corpus_fingerprint, load_corpus
+from genebert.genomics.corpus import build as corpus_module
 from genebert.genomics.motifs import load_motifs
 from genebert.genomics.sequences import Genome
 from genebert.storage import OutputLocationError, replace_directory
@@ -42,17 +42,18 @@ import sys, time, warnings
 warnings.simplefilter("ignore")
 from genebert.genomics import accessibility as acc
 from genebert.genomics import corpus as C
+from genebert.genomics.corpus import build as corpus_build
 from genebert.genomics.motifs import load_motifs
 from genebert.genomics.sequences import Genome
 
 root, out, window, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-original = C._process_chunk
+original = corpus_build._process_chunk
 
 def slowed(job, work_dir):  # stretches the build so that a random kill lands inside it
     time.sleep(delay)
     return original(job, work_dir)
 
-C._process_chunk = slowed
+corpus_build._process_chunk = slowed
 with Genome(root + "/genome.fa") as genome:
     sizes = dict(genome.sizes)
 access = acc.from_peak_files({n: f"{root}/{n}.bed" for n in ("alpha", "beta", "rare")}, sizes)

@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from genebert.genomics.errors import InputFileError
+from genebert.errors import InputFileError
 from genebert.genomics.intervals import read_bed
 from genebert.genomics.motifs import load_motifs
 from genebert.genomics.sequences import Genome, read_fasta
 from genebert.genomics.splice import read_gtf_transcripts, read_uci_splice
-from genebert.genomics.tasks import read_sequence_table
+from genebert.genomics.tables import read_sequence_table
 from genebert.genomics.variants import read_label_table, variant_windows
 
 FUZZ = settings(

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
-from .errors import GZIP_ERRORS, InputFileError, undecodable_file_error
+from ..errors import GZIP_ERRORS, InputFileError, undecodable_file_error
 from .intervals import RegionTable, read_bed, union_regions
 
 

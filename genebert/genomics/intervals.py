@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import GZIP_ERRORS, InputFileError, is_gzip_handle, undecodable_file_error
+from ..errors import GZIP_ERRORS, InputFileError, undecodable_file_error
+from .io import is_gzip_handle, open_text
 
 _SKIPPED_PREFIXES = ("#", "track", "browser")
 
@@ -63,14 +63,6 @@ class RegionTable:
         return np.lexsort((self.ends, self.starts, self.chrom_codes))
 
 
-def _open_text(path: Path):
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="strict")
-    return path.open(encoding="utf-8", errors="strict")
-
-
 _INTEGER = re.compile(r"\s*-?[0-9]{1,18}\s*")  # ASCII digits only, and within int64
 
 
@@ -114,7 +106,7 @@ def read_bed(
     line_number = 0
     compressed = False
     try:
-        with _open_text(path) as handle:
+        with open_text(path) as handle:
             compressed = is_gzip_handle(handle)
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip() or line.startswith(_SKIPPED_PREFIXES):

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from ..storage import atomic_output
 from .intervals import read_bed
 from .motifs import MotifSet, scan_max
 from .sequences import Genome, read_fasta
@@ -71,15 +72,14 @@ def scan_to_table(
             names += batch_names
             bar.update(len(batch_sequences))
     scores = np.concatenate(blocks) if blocks else np.zeros((0, len(motifs)), dtype=np.float32)
-    temporary = out.with_name(f".{out.name}.tmp")
-    if out.suffix == ".parquet":
-        columns = {"name": pa.array(names, type=pa.string())}
-        columns.update({motif: pa.array(scores[:, i]) for i, motif in enumerate(motifs.names)})
-        pq.write_table(pa.table(columns), temporary)
-    else:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write("name\t" + "\t".join(motifs.names) + "\n")
-            for name, row in zip(names, scores, strict=True):
-                handle.write(name + "\t" + "\t".join(f"{value:.4f}" for value in row) + "\n")
-    temporary.replace(out)
+    with atomic_output(out) as temporary:
+        if out.suffix == ".parquet":
+            columns = {"name": pa.array(names, type=pa.string())}
+            columns.update({motif: pa.array(scores[:, i]) for i, motif in enumerate(motifs.names)})
+            pq.write_table(pa.table(columns), temporary)
+        else:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                handle.write("name\t" + "\t".join(motifs.names) + "\n")
+                for name, row in zip(names, scores, strict=True):
+                    handle.write(name + "\t" + "\t".join(f"{value:.4f}" for value in row) + "\n")
     return len(names)

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
-from .errors import GZIP_ERRORS, InputFileError, first_undecodable_line, undecodable_file_error
+from ..errors import GZIP_ERRORS, InputFileError, first_undecodable_line, undecodable_file_error
+from .io import AMBIGUITY_CODES, DNA_ALPHABET, NUCLEOTIDES
 
 # Nucleotides, N and the IUPAC ambiguity codes, any case (lower case is soft-masking).
-_DNA_LINE = re.compile(r"[ACGTNRYSWKMBDHVacgtnryswkmbdhv]*")
+_DNA_LINE = re.compile(f"[{DNA_ALPHABET}{DNA_ALPHABET.lower()}]*")
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
 
 
 _CODES = np.full(256, 2, dtype=np.uint8)  # 0 = nucleotide, 1 = N or IUPAC ambiguity code, 2 = invalid
-for _char in "ACGTacgt":
+for _char in NUCLEOTIDES + NUCLEOTIDES.lower():
     _CODES[ord(_char)] = 0
-for _char in "NRYSWKMBDHVnryswkmbdhv":
+for _char in AMBIGUITY_CODES + AMBIGUITY_CODES.lower():
     _CODES[ord(_char)] = 1
 
 
@@ -327,3 +328,11 @@ class Genome:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def fetch_padded(genome: Genome, chrom: str, start: int, end: int) -> str:
+    """``genome[chrom][start:end]`` with ``N`` for the part past either chromosome end (windows near telomeres)."""
+    size = genome.sizes[chrom]
+    left, right = max(0, -start), max(0, end - size)
+    inner = genome.fetch(chrom, max(0, start), min(size, end)) if min(size, end) > max(0, start) else ""
+    return "N" * left + inner + "N" * right

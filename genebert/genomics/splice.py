@@ -16,16 +16,16 @@ labelled base is always the centre. Past a chromosome end the window is padded w
 
 from __future__ import annotations
 
-import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError, numbered_lines
-from .sequences import Genome
-from .tasks import check_dna, fetch_padded, seeded_split
+from ..errors import InputFileError
+from .io import check_dna, numbered_lines, reverse_complement
+from .sequences import Genome, fetch_padded
+from .tables import seeded_split
 
 SPLICE_LABELS = ("neither", "acceptor", "donor")
 UCI_LABELS = {"N": 0, "IE": 1, "EI": 2}
@@ -33,12 +33,6 @@ UCI_LABELS = {"N": 0, "IE": 1, "EI": 2}
 SPLICEAI_TEST_CHROMOSOMES = ("1", "3", "5", "7", "9")
 SPLICEAI_CONTEXTS = (80, 400, 2000)
 _UCI_LENGTH = 60
-_COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB")
-
-
-def reverse_complement(sequence: str) -> str:
-    """Reverse complement of upper-case DNA, IUPAC codes included (R <-> Y, K <-> M, B <-> V, D <-> H)."""
-    return sequence.translate(_COMPLEMENT)[::-1]
 
 
 def read_uci_splice(path: str | Path, ambiguity: str = "keep") -> list[dict]:
@@ -99,12 +93,6 @@ class Transcript:
     exons: tuple[tuple[int, int], ...]  # 0-based half-open, sorted by start
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
-
-
 _TRANSCRIPT_ID = re.compile(r'transcript_id\s+"([^"]+)"')
 _COORDINATE = re.compile(r"-?[0-9]{1,18}")  # plain decimal digits, within int64
 
@@ -122,7 +110,7 @@ def read_gtf_transcripts(path: str | Path) -> list[Transcript]:
         raise InputFileError(path, "file not found")
     exons: dict[str, list] = {}
     where: dict[str, tuple[str, str, int]] = {}
-    for line_number, line in numbered_lines(path, _open_text):
+    for line_number, line in numbered_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.rstrip("\n").split("\t")
@@ -267,14 +255,6 @@ def spliceai_windows(
 
 
 __all__ = [
-    "SPLICEAI_CONTEXTS",
-    "SPLICEAI_TEST_CHROMOSOMES",
-    "SPLICE_LABELS",
-    "UCI_LABELS",
-    "Transcript",
-    "read_gtf_transcripts",
-    "read_uci_splice",
-    "reverse_complement",
-    "splice_sites",
-    "spliceai_windows",
-]
+    "SPLICEAI_CONTEXTS", "SPLICEAI_TEST_CHROMOSOMES", "SPLICE_LABELS", "UCI_LABELS", "Transcript",
+    "read_gtf_transcripts", "read_uci_splice", "reverse_complement", "splice_sites", "spliceai_windows"
+]  # fmt: skip

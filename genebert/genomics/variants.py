@@ -18,23 +18,16 @@ one example per ``ALT`` allele. Symbolic alleles (``<DEL>``, ``*``, breakends) a
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 from pathlib import Path
 
-from .errors import InputFileError, numbered_lines, undecodable_file_error
-from .sequences import Genome
-from .tasks import fetch_padded
+from ..errors import InputFileError, undecodable_file_error
+from .io import numbered_lines
+from .sequences import Genome, fetch_padded
 
 _ALLELE = re.compile(r"[ACGTNacgtn]+")
 _POSITION = re.compile(r"-?[0-9]{1,18}")  # plain decimal digits, within int64
-
-
-def _open_text(path: Path):
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt", encoding="utf-8") if gzipped else path.open(encoding="utf-8")
 
 
 def read_label_table(path: str | Path) -> dict[str, str]:
@@ -116,7 +109,7 @@ def variant_windows(
     flank = window // 2
     records = []
     with Genome(genome) as reference:
-        for line_number, line in numbered_lines(vcf, _open_text):
+        for line_number, line in numbered_lines(vcf):
             if not line.strip() or line.startswith("#"):
                 continue
             fields = line.rstrip("\n").split("\t")

@@ -11,11 +11,6 @@ from .trainer import (
 )
 
 __all__ = [
-    "AtomicCheckpointTrainer",
-    "CollatorEpochCallback",
-    "GeneBertTrainer",
-    "MaskRateScheduleCallback",
-    "corpus_info_from",
-    "pretraining_metric_sums",
-    "resolve_resume_checkpoint",
-]
+    "AtomicCheckpointTrainer", "CollatorEpochCallback", "GeneBertTrainer", "MaskRateScheduleCallback",
+    "corpus_info_from", "pretraining_metric_sums", "resolve_resume_checkpoint"
+]  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 
@@ -75,7 +74,3 @@ def evaluate_pretraining(model, collator, features: Sequence[dict], batch_size: 
         result["srm_top1_region2seq"] = totals["region2seq"] / srm_samples
         result["srm_chance"] = srm_batches / srm_samples
     return {key: (round(value, 6) if isinstance(value, float) else value) for key, value in result.items()}
-
-
-def held_out_features(samples, indices: np.ndarray) -> list[dict]:
-    return [samples[int(i)] for i in indices]

@@ -37,6 +37,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,17 +50,17 @@ from transformers import (
 )
 
 from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
-from genebert.genomics.errors import InputFileError
-from genebert.genomics.tasks import (
-    check_dna,
-    encode_labels,
-    label_names,
-    load_task,
-    read_sequence_table,
-    seeded_split,
-)
+from genebert.errors import GeneBertError, InputFileError, UsageError
+from genebert.genomics.io import check_dna, reverse_complement
+from genebert.genomics.tables import encode_labels, label_names, read_sequence_table, seeded_split
+from genebert.genomics.tasks import load_task
 from genebert.storage import ensure_writable_directory
-from genebert.training.arguments import parse_config_overrides, parse_with_presets
+from genebert.training.arguments import (
+    TRAINING_PRESETS,
+    parse_config_overrides,
+    parse_values,
+    parse_with_presets,
+)
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
 from genebert.training.trainer import AtomicCheckpointTrainer, resolve_resume_checkpoint
 
@@ -155,53 +156,32 @@ class GeneBertFinetuningArguments(TrainingArguments):
     save_safetensors: bool = field(default=True)
 
 
-#: Architectures of the presets when no checkpoint is given.
-PRESET_CONFIGS: dict[str, dict] = {
-    "tiny": {},  # GeneBertConfig.tiny(): 2 layers of width 32
-    "small": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 512},
-    "base": {},  # GeneBertConfig.base(): BERT-base
-}
-
-#: Training defaults of the presets (any command-line flag wins).
-PRESETS: dict[str, dict] = {
-    # A CPU run of the same code: seconds to minutes on 2 cores.
-    "tiny": {
-        "max_steps": 300,
-        "learning_rate": 1e-3,
-        "warmup_steps": 0.05,
-        "per_device_train_batch_size": 32,
-        "per_device_eval_batch_size": 128,
-        "logging_steps": 25,
-        "eval_steps": 100,
-        "save_steps": 100,
-        "dataloader_num_workers": 0,
-    },
-    # A larger CPU model for the downstream tables (see docs/results.md).
-    "small": {
-        "max_steps": 2000,
-        "learning_rate": 5e-4,
-        "warmup_steps": 0.05,
-        "per_device_train_batch_size": 32,
-        "per_device_eval_batch_size": 128,
-        "logging_steps": 50,
-        "eval_steps": 200,
-        "save_steps": 200,
-        "dataloader_num_workers": 0,
-    },
-    "base": {},
-}
+PRESETS = TRAINING_PRESETS["finetune"]
+ARGUMENT_TYPES = (ModelArguments, DataArguments, GeneBertFinetuningArguments)
 
 
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, GeneBertFinetuningArguments]:
-    model_args, data_args, training_args = parse_with_presets(
-        (ModelArguments, DataArguments, GeneBertFinetuningArguments), argv, PRESETS
-    )
+    """The three argument dataclasses from a command line (or the one YAML/JSON file it names), checked."""
+    return check_arguments(*parse_with_presets(ARGUMENT_TYPES, argv, PRESETS))
+
+
+def arguments_from_values(
+    values: dict[str, Any],
+) -> tuple[ModelArguments, DataArguments, GeneBertFinetuningArguments]:
+    """The three argument dataclasses from ``{field: value}`` (presets applied as on the command line), checked."""
+    return check_arguments(*parse_values(ARGUMENT_TYPES, values, PRESETS))
+
+
+def check_arguments(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertFinetuningArguments
+) -> tuple[ModelArguments, DataArguments, GeneBertFinetuningArguments]:
+    """Raises `UsageError` naming the option for combinations that cannot run."""
     if data_args.truncation not in TRUNCATION_POLICIES:
-        raise SystemExit(f"--truncation must be one of {TRUNCATION_POLICIES}, got {data_args.truncation!r}")
+        raise UsageError(f"--truncation must be one of {TRUNCATION_POLICIES}, got {data_args.truncation!r}")
     if bool(data_args.task) == bool(data_args.train_file):
-        raise SystemExit("give either --task NAME or --train_file (with --validation_file / --test_file)")
+        raise UsageError("give either --task NAME or --train_file (with --validation_file / --test_file)")
     if model_args.model_name_or_path and model_args.dnabert_checkpoint:
-        raise SystemExit("give at most one of --model_name_or_path and --dnabert_checkpoint")
+        raise UsageError("give at most one of --model_name_or_path and --dnabert_checkpoint")
     return model_args, data_args, training_args
 
 
@@ -273,7 +253,7 @@ def load_splits(data_args: DataArguments) -> tuple[dict[str, list[dict]], list[s
     for name, records in splits.items():
         unknown = sorted({str(r["label"]) for r in records} - set(classes))
         if unknown:
-            raise SystemExit(f"the {name} split has labels {unknown} that train does not have ({classes})")
+            raise UsageError(f"the {name} split has labels {unknown} that train does not have ({classes})")
         for record, label in zip(records, encode_labels([r["label"] for r in records], classes), strict=True):
             record["label"] = label
     return splits, classes, "classification"
@@ -358,7 +338,7 @@ def build_model(
             else GeneBertTokenizer(kmer=model.config.kmer)
         )
         if tokenizer.kmer != model.config.kmer:
-            raise SystemExit(f"{source}: tokenizer k={tokenizer.kmer} but model k={model.config.kmer}")
+            raise GeneBertError(f"{source}: tokenizer k={tokenizer.kmer} but model k={model.config.kmer}")
         logger.info("model from GeneBERT checkpoint %s", source)
     elif model_args.dnabert_checkpoint:
         model, report = GeneBertForSequenceClassification.from_dnabert(
@@ -372,9 +352,10 @@ def build_model(
         tokenizer = GeneBertTokenizer(kmer=model.config.kmer)
         logger.info("sequence tower from DNABERT checkpoint %s: %s", model_args.dnabert_checkpoint, report)
     else:
-        values = {"kmer": model_args.kmer, **PRESET_CONFIGS[model_args.preset], **overrides}
-        factory = GeneBertConfig.base if model_args.preset == "base" else GeneBertConfig.tiny
-        config = factory(problem_type="single_label_classification", **label_kwargs, **values)
+        values = {"kmer": model_args.kmer, **overrides}
+        config = GeneBertConfig.from_preset(
+            model_args.preset, problem_type="single_label_classification", **label_kwargs, **values
+        )
         config._attn_implementation = model_args.attn_implementation
         model = GeneBertForSequenceClassification(config)
         tokenizer = GeneBertTokenizer(kmer=config.kmer)
@@ -411,8 +392,15 @@ def write_predictions(
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Entry point of ``run_scripts/run_finetuning.py`` and ``genebert finetune``: parse, then
+    :func:`run_finetuning`."""
+    return run_finetuning(*parse_arguments(sys.argv[1:] if argv is None else argv))
+
+
+def run_finetuning(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertFinetuningArguments
+) -> dict:
     """Fine-tune and evaluate; returns the test metrics (or the dev metrics when there is no test split)."""
-    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)
@@ -431,8 +419,6 @@ def main(argv: list[str] | None = None) -> dict:
     if data_args.reverse_complement_augmentation:
         # TF binding and promoter activity do not depend on which strand a peak file reports: doubling the
         # training set with reverse complements is the usual augmentation (DeepBind, Basset), never on dev/test.
-        from genebert.genomics.splice import reverse_complement
-
         splits["train"] = splits["train"] + [
             {**r, "id": f"{r['id']}|rc", "sequence": reverse_complement(r["sequence"])}
             for r in splits["train"]
@@ -524,6 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
         tokenizer.save_pretrained(output)
         (output / "all_results.json").write_text(json.dumps(metrics, indent=1, default=str) + "\n")
         (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+        (output / "training_args.json").write_text(training_args.to_json_string())  # the card reads this
         logger.info(
             "done in %.1f min: %s",
             train_minutes,

@@ -157,9 +157,6 @@ def top_k_accuracy(
 
 
 __all__ = [
-    "METRIC_KEYS",
-    "as_probabilities",
-    "classification_metrics",
-    "top_k_accuracy",
-    "top_k_accuracy_per_class",
-]
+    "METRIC_KEYS", "as_probabilities", "classification_metrics", "top_k_accuracy",
+    "top_k_accuracy_per_class"
+]  # fmt: skip

@@ -21,6 +21,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import transformers
@@ -28,6 +29,7 @@ from transformers import TrainingArguments, set_seed
 
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling, RegionStore
+from genebert.errors import GeneBertError, UsageError
 from genebert.genomics.corpus import load_corpus
 from genebert.storage import ensure_writable_directory
 from genebert.training import (
@@ -37,7 +39,12 @@ from genebert.training import (
     corpus_info_from,
     resolve_resume_checkpoint,
 )
-from genebert.training.arguments import parse_config_overrides, parse_with_presets
+from genebert.training.arguments import (
+    TRAINING_PRESETS,
+    parse_config_overrides,
+    parse_values,
+    parse_with_presets,
+)
 
 logger = logging.getLogger("genebert.pretrain")
 
@@ -123,36 +130,30 @@ class GeneBertPretrainingArguments(TrainingArguments):
     save_safetensors: bool = field(default=True)
 
 
-PRESETS: dict[str, dict] = {
-    # A CPU run of the same code: a few minutes on 2 cores for the demo corpus.
-    "tiny": {
-        "max_steps": 200,
-        "learning_rate": 1e-3,
-        "warmup_steps": 10,
-        "per_device_train_batch_size": 16,
-        "per_device_eval_batch_size": 16,
-        "logging_steps": 10,
-        "save_steps": 100,
-        "eval_steps": 50,
-        "validation_fraction": 0.1,
-        "dataloader_num_workers": 0,
-    },
-    "base": {},
-}
+PRESETS = TRAINING_PRESETS["pretrain"]
+
+
+ARGUMENT_TYPES = (ModelArguments, DataArguments, GeneBertPretrainingArguments)
 
 
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, GeneBertPretrainingArguments]:
-    return parse_with_presets((ModelArguments, DataArguments, GeneBertPretrainingArguments), argv, PRESETS)
+    """The three argument dataclasses from a command line (or the one YAML/JSON file it names)."""
+    return parse_with_presets(ARGUMENT_TYPES, argv, PRESETS)
+
+
+def arguments_from_values(
+    values: dict[str, Any],
+) -> tuple[ModelArguments, DataArguments, GeneBertPretrainingArguments]:
+    """The three argument dataclasses from ``{field: value}`` (presets applied as on the command line)."""
+    return parse_values(ARGUMENT_TYPES, values, PRESETS)
 
 
 def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
     corpus_config = corpus.metadata["config"]
     if model_args.config_name:
         config = GeneBertConfig.from_pretrained(model_args.config_name)
-    elif model_args.preset == "tiny":
-        config = GeneBertConfig.tiny()
     else:
-        config = GeneBertConfig.base()
+        config = GeneBertConfig.from_preset(model_args.preset)
     updates = {
         "kmer": corpus_config["kmer"],
         "num_regions": corpus_config["regions_per_sample"],
@@ -169,9 +170,9 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
         try:
             kwargs = json.loads(model_args.region_backbone_kwargs)
         except json.JSONDecodeError as error:
-            raise SystemExit(f"--region_backbone_kwargs must be a JSON object: {error}") from None
+            raise UsageError(f"--region_backbone_kwargs must be a JSON object: {error}") from None
         if not isinstance(kwargs, dict):
-            raise SystemExit(f"--region_backbone_kwargs must be a JSON object, got {kwargs!r}")
+            raise UsageError(f"--region_backbone_kwargs must be a JSON object, got {kwargs!r}")
         updates["region_backbone_kwargs"] = kwargs
     if model_args.region_pretrained is not None:
         value = model_args.region_pretrained
@@ -187,7 +188,7 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
     return config
 
 
-class MotifMismatchError(ValueError):
+class MotifMismatchError(GeneBertError, ValueError):
     """A model whose region tower was trained on other motif columns than the corpus provides."""
 
 
@@ -237,7 +238,16 @@ def split_samples(corpus, data_args: DataArguments, seed: int):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    """Entry point of ``run_scripts/run_pretraining.py`` and ``genebert pretrain``: parse, then
+    :func:`run_pretraining`."""
+    return run_pretraining(*parse_arguments(sys.argv[1:] if argv is None else argv))
+
+
+def run_pretraining(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertPretrainingArguments
+) -> dict:
+    """Pre-train on ``data_args.corpus_dir`` and save the model, tokenizer, ``all_results.json``,
+    ``training_args.json`` and ``log_history.json`` in ``training_args.output_dir``; returns the metrics."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)

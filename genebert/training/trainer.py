@@ -13,6 +13,7 @@ from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState,
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
 from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
+from genebert.storage import atomic_write
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
 # Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
@@ -218,10 +219,7 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         super()._save(output_dir, state_dict)
         if self.corpus_info is not None:
             target = os.path.join(output_dir or self.args.output_dir, CORPUS_INFO_FILE)
-            temporary = target + ".tmp"
-            with open(temporary, "w") as handle:
-                json.dump(self.corpus_info, handle, indent=1)
-            os.replace(temporary, target)
+            atomic_write(target, json.dumps(self.corpus_info, indent=1))
 
 
 def _publish_directory(staged: str, final: str) -> None:

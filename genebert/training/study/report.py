@@ -1,0 +1,295 @@
+"""Study results: ``results.json`` (appended atomically), the table ``results.md`` and the plots."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...storage import atomic_write
+from .spec import METRIC_LABELS, Study, Variant
+
+# --------------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class RunSummary:
+    """What one :func:`run_study` call did (tests and the command line read it)."""
+
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    pretrained: list[str] = field(default_factory=list)
+    reused_checkpoints: list[str] = field(default_factory=list)
+    results_path: Path | None = None
+    markdown_path: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _quiet_threads() -> Any:
+    """Keep sklearn / t-SNE to the threads torch uses (a shared 2-core machine is much faster that way)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, torch.get_num_threads())):
+        yield
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """``results.json`` as ``{"study", "preset", "cells": [row, ...], "summary": [...]}`` (empty when absent)."""
+    if not path.is_file():
+        return {"cells": []}
+    return json.loads(path.read_text())
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """``value`` as JSON, written atomically (`genebert.storage.atomic_write`): readers and a study interrupted
+    mid-write see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(value, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def aggregate(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """Mean and sample standard deviation (ddof 1; 0 with one seed) of each metric per (variant, task).
+
+    Rows keep the order of their first appearance. Non-finite values are left out (``n`` counts the rest).
+    """
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["variant"], row["task"]), []).append(row)
+    summary = []
+    for (variant, task), members in groups.items():
+        entry: dict[str, Any] = {
+            "variant": variant,
+            "task": task,
+            "x": members[0].get("x"),
+            "seeds": sorted(int(m["seed"]) for m in members),
+            "paper": members[0].get("paper", {}),
+            "mean": {},
+            "std": {},
+            "n": {},
+        }
+        for metric in metrics:
+            values = [v for v in (_finite(m["metrics"].get(metric)) for m in members) if v is not None]
+            entry["n"][metric] = len(values)
+            entry["mean"][metric] = float(np.mean(values)) if values else None
+            entry["std"][metric] = (
+                float(np.std(values, ddof=1)) if len(values) > 1 else (0.0 if values else None)
+            )
+        summary.append(entry)
+    return summary
+
+
+def _format(mean: float | None, std: float | None, n: int) -> str:
+    if mean is None:
+        return "n/a"
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def results_markdown(study: Study, results: Mapping[str, Any], command: str | None = None) -> str:
+    """``results.md``: one table per task in the paper's layout (factor, metrics as mean ± std over seeds, then
+    the paper's numbers for the same row when the study file gives them)."""
+    summary = aggregate(results["cells"], study.metrics)
+    lines = [f"# {study.title}", ""]
+    if study.description:
+        lines += [study.description.strip(), ""]
+    lines += [
+        f"Preset `{study.preset or 'none'}`, corpus `{study.corpus}`, seeds {study.seeds}; "
+        f"values are mean ± sample standard deviation over seeds (n = seeds finished).",
+        "",
+    ]
+    if command:
+        lines += ["Command:", "", "```", command, "```", ""]
+    paper_metrics = [m for m in study.metrics if any(m in v.paper for v in study.variants)]
+    order = {v.name: i for i, v in enumerate(study.variants)}
+    for task in study.tasks:
+        entries = sorted(
+            (e for e in summary if e["task"] == task.name), key=lambda e: order.get(e["variant"], 1e9)
+        )
+        metrics = [m for m in study.metrics if any(e["n"].get(m) for e in entries)] or study.metrics
+        lines += [
+            f"## {task.name} ({task.type}: {task.args.get('task') or task.args.get('train_file') or 'held-out corpus samples'})",
+            "",
+        ]
+        header = [study.factor, *(METRIC_LABELS.get(m, m) for m in metrics), "n"]
+        header += [f"paper {METRIC_LABELS.get(m, m)}" for m in paper_metrics]
+        lines += ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+        for entry in entries:
+            n = max(entry["n"].values(), default=0)
+            cells = [
+                entry["variant"],
+                *(_format(entry["mean"][m], entry["std"][m], entry["n"][m]) for m in metrics),
+                str(n),
+            ]
+            cells += [f"{entry['paper'][m]:.3f}" if m in entry["paper"] else "" for m in paper_metrics]
+            lines.append("| " + " | ".join(cells) + " |")
+        missing = [v.name for v in study.variants if v.name not in {e["variant"] for e in entries}]
+        if missing:
+            lines += ["", f"Not run yet: {', '.join(missing)}."]
+        lines.append("")
+    if study.paper_note:
+        lines += [study.paper_note.strip(), ""]
+    figures = results.get("figures") or []
+    if figures:
+        lines += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figures] + [""]
+    timing = sum(float(row.get("seconds", 0.0)) for row in results["cells"])
+    lines += [
+        f"Total compute of the cells: {timing / 60:.1f} min (pre-training runs counted once, where run).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_study(study: Study, results: Mapping[str, Any], path: Path) -> Path:
+    """Metric vs the varied factor with seed standard deviations as error bars, one line per task. When the study
+    gives the paper's numbers they get a second panel with the same x-axis (own y-scale: the scales differ)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = study.plot_metric
+    summary = aggregate(results["cells"], [metric])
+    order = [v.name for v in study.variants]
+    xs_numeric = all(isinstance(v.x, (int, float)) and not isinstance(v.x, bool) for v in study.variants)
+
+    def position(variant: Variant) -> float:
+        return float(variant.x) if xs_numeric else float(order.index(variant.name))
+
+    paper = [(v, v.paper[metric]) for v in study.variants if metric in v.paper]
+    width = max(7.0, 1.0 + 0.9 * len(order))
+    figure, axes = plt.subplots(
+        1, 2 if paper else 1, figsize=(2 * width if paper else width, 4.4), squeeze=False
+    )
+    axis = axes[0][0]
+    for task in study.tasks:
+        entries = {
+            e["variant"]: e for e in summary if e["task"] == task.name and e["mean"][metric] is not None
+        }
+        chosen = [v for v in study.variants if v.name in entries]
+        if not chosen:
+            continue
+        means = [entries[v.name]["mean"][metric] for v in chosen]
+        stds = [entries[v.name]["std"][metric] for v in chosen]
+        axis.errorbar([position(v) for v in chosen], means, yerr=stds, marker="o", capsize=4, label=task.name)
+    axis.set_title(
+        f"this run: preset {study.preset or 'none'}, mean ± sd over {len(study.seeds)} seeds", fontsize=9
+    )
+    if paper:
+        axes[0][1].plot(
+            [position(v) for v, _ in paper],
+            [value for _, value in paper],
+            linestyle="--",
+            marker="o",
+            markerfacecolor="none",
+            color="grey",
+            label="paper",
+        )
+        axes[0][1].set_title("the paper (its scale; printed numbers)", fontsize=9)
+    for axis in axes[0]:
+        if xs_numeric:
+            if study.x_log:
+                axis.set_xscale("log")
+                axis.minorticks_off()
+            axis.set_xticks([float(v.x) for v in study.variants])
+            axis.set_xticklabels([str(v.x) for v in study.variants])
+        else:
+            long = max(map(len, order)) > 8
+            axis.set_xticks(range(len(order)))
+            axis.set_xticklabels(order, rotation=20 if long else 0, ha="right" if long else "center")
+        axis.set_xlabel(study.factor)
+        axis.set_ylabel(METRIC_LABELS.get(metric, metric))
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
+    figure.suptitle(study.title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def tsne_figures(study: Study, results: Mapping[str, Any], out: Path, cache_dir: Path) -> list[Path]:
+    """For each embeddings task: the paper's Figure 2 (t-SNE by cell type, variants side by side) for one seed."""
+    from genebert.figures import figure2_tsne
+
+    figures = []
+    for task in study.tasks:
+        if task.type != "embeddings":
+            continue
+        rows = [r for r in results["cells"] if r["task"] == task.name]
+        seeds = sorted({int(r["seed"]) for r in rows})
+        if not seeds:
+            continue
+        seed = study.tsne_seed if study.tsne_seed in seeds else seeds[0]
+        chosen = {r["variant"]: r for r in rows if int(r["seed"]) == seed}
+        embeddings, labels = {}, None
+        for variant in study.variants:
+            row = chosen.get(variant.name)
+            if row is None or not row.get("run_dir"):
+                continue
+            path = Path(row["run_dir"]) / "embeddings.npz"
+            if not path.is_file():
+                continue
+            data = np.load(path)
+            kind = "mean" if task.args.get("pooling", "cls") == "mean" else "cls"
+            embeddings[variant.name] = data[kind]
+            labels = [str(x) for x in data["cell_types"]]
+        if len(embeddings) and labels is not None:
+            target = out / f"{study.name}_{task.name}_tsne.png"
+            with _quiet_threads():
+                figure2_tsne(
+                    embeddings, labels, target, seed=seed, threads=1,
+                    title=f"{study.name}: held-out samples by cell type, seed {seed}",
+                )  # fmt: skip
+            figures.append(target)
+    return figures
+
+
+def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None = None) -> RunSummary:
+    """(Re)write ``results.json``'s summary, ``results.md``, the metric plot and any t-SNE figures."""
+    summary = RunSummary()
+    results_path = out / "results.json"
+    results = read_results(results_path)
+    command = command or results.get("command")  # --report-only keeps the command that ran the cells
+    figures = [plot_study(study, results, out / f"{study.name}.png")] if results["cells"] else []
+    figures += tsne_figures(study, results, out, cache_dir)
+    results.update(
+        study=study.name,
+        title=study.title,
+        preset=study.preset,
+        corpus=study.corpus,
+        seeds=study.seeds,
+        metrics=study.metrics,
+        command=command,
+        figures=[str(f.name) for f in figures],
+        summary=aggregate(results["cells"], study.metrics),
+    )
+    write_json_atomic(results_path, results)
+    markdown = out / "results.md"
+    markdown.write_text(results_markdown(study, results, command))
+    summary.results_path, summary.markdown_path, summary.figures = results_path, markdown, figures
+    return summary

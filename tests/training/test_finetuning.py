@@ -1,0 +1,199 @@
+"""Fine-tuning end to end on tiny generated data (from scratch, GeneBERT and DNABERT-style checkpoints)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from genebert.errors import UsageError
+from genebert.hub import read_training_args
+from genebert.training import finetune as finetune_module
+from genebert.training.finetune import crop, main, parse_arguments
+from genebert.training.metrics import METRIC_KEYS
+
+RNG = np.random.default_rng(5)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models on a shared CPU: several threads spin against each other and run ~10x slower.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def write_split(path, n: int, length: int = 40, sep: str = ",") -> None:
+    rows = []
+    for i in range(n):
+        sequence = "".join(RNG.choice(list("ACGT"), size=length))
+        label = i % 2
+        if label:  # a learnable signal: positives carry a motif
+            sequence = sequence[:10] + "TATAAAAG" + sequence[18:]
+        rows.append(f"{sequence}{sep}{label}")
+    path.write_text(f"sequence{sep}label\n" + "\n".join(rows) + "\n")
+
+
+@pytest.fixture
+def csv_task(tmp_path):
+    for split, n in (("train", 48), ("dev", 16), ("test", 16)):
+        write_split(tmp_path / f"{split}.csv", n)
+    return tmp_path
+
+
+FAST = ["--max_steps", "2", "--eval_steps", "1", "--save_steps", "1", "--logging_steps", "1",
+        "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--seed", "0"]  # fmt: skip
+
+
+def files(root) -> list[str]:
+    return ["--train_file", str(root / "train.csv"), "--validation_file", str(root / "dev.csv"),
+            "--test_file", str(root / "test.csv")]  # fmt: skip
+
+
+def check_outputs(output, n_test: int = 16) -> dict:
+    results = json.loads((output / "test_results.json").read_text())
+    assert set(METRIC_KEYS) <= set(results)
+    assert results["n"] == n_test
+    lines = (output / "test_predictions.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == ["id", "label", "prediction", "score_0", "score_1"]
+    assert len(lines) == n_test + 1
+    assert len(json.loads((output / "test_predictions.json").read_text())) == n_test
+    assert (output / "model.safetensors").is_file() and (output / "vocab.txt").is_file()
+    assert (output / "eval_results.json").is_file()
+    return results
+
+
+def test_from_scratch_with_early_stopping(csv_task, tmp_path, monkeypatch):
+    created = []
+
+    class RecordingEarlyStopping(finetune_module.EarlyStoppingCallback):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(finetune_module, "EarlyStoppingCallback", RecordingEarlyStopping)
+    output = tmp_path / "scratch"
+    outcome = main([*files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST])
+    results = check_outputs(output)
+    assert outcome["auc"] == pytest.approx(results["auc"])
+    assert len(created) == 1 and created[0].early_stopping_patience == 5
+    _, _, args = parse_arguments([*files(csv_task), "--preset", "tiny"])
+    assert args.load_best_model_at_end and args.metric_for_best_model == "auc" and args.greater_is_better
+    config = json.loads((output / "config.json").read_text())
+    assert len(config["id2label"]) == 2 and config["hidden_size"] == 32
+
+
+def test_from_genebert_pretraining_checkpoint(csv_task, tmp_path):
+    from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+
+    checkpoint = tmp_path / "pretrained"
+    model = GeneBertForPreTraining(GeneBertConfig.tiny(use_srm=False))
+    model.save_pretrained(checkpoint)
+    GeneBertTokenizer(kmer=6).save_pretrained(checkpoint)
+    expected = model.bert.embeddings.word_embeddings.weight.detach().clone()
+    output = tmp_path / "from_genebert"
+    main([*files(csv_task), "--model_name_or_path", str(checkpoint), "--output_dir", str(output), *FAST,
+          "--learning_rate", "0"])  # fmt: skip
+    check_outputs(output)
+    from genebert import GeneBertForSequenceClassification
+
+    tuned = GeneBertForSequenceClassification.from_pretrained(output)
+    torch.testing.assert_close(tuned.bert.embeddings.word_embeddings.weight, expected)
+
+
+def test_from_dnabert_style_checkpoint(csv_task, tmp_path):
+    from transformers import BertConfig, BertForMaskedLM
+
+    checkpoint = tmp_path / "dnabert"
+    bert = BertForMaskedLM(
+        BertConfig(
+            vocab_size=4**6 + 5,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+    )
+    bert.save_pretrained(checkpoint)
+    output = tmp_path / "from_dnabert"
+    main([*files(csv_task), "--dnabert_checkpoint", str(checkpoint), "--output_dir", str(output), *FAST,
+          "--learning_rate", "0"])  # fmt: skip
+    check_outputs(output)
+    from genebert import GeneBertForSequenceClassification
+
+    tuned = GeneBertForSequenceClassification.from_pretrained(output)
+    torch.testing.assert_close(
+        tuned.bert.embeddings.word_embeddings.weight, bert.bert.embeddings.word_embeddings.weight
+    )
+
+
+def test_parquet_tsv_no_validation_file_and_centre_crop(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_split(tmp_path / "train.tsv", 40, length=60, sep="\t")
+    sequences = ["".join(RNG.choice(list("ACGT"), size=60)) for _ in range(6)]
+    pq.write_table(pa.table({"sequence": sequences, "label": [0, 1] * 3}), tmp_path / "test.parquet")
+    output = tmp_path / "out"
+    main(["--train_file", str(tmp_path / "train.tsv"), "--test_file", str(tmp_path / "test.parquet"), "--preset",
+          "tiny", "--output_dir", str(output), "--max_seq_length", "20", *FAST])  # fmt: skip
+    results = json.loads((output / "all_results.json").read_text())
+    assert (
+        results["cropped_train"] == 36 and results["cropped_validation"] == 4 and results["cropped_test"] == 6
+    )
+    check_outputs(output, n_test=6)
+    # the model card's recipe comes from this JSON file (a training_args.bin pickle is never read)
+    assert read_training_args(output)["output_dir"] == str(output)
+    assert crop("AACCGGTT", 4, "centre") == "CCGG" and crop("AACCGGTTA", 4, "centre") == "CCGG"
+    assert crop("AACCGGTT", 4, "left") == "AACC" and crop("AACCGGTT", 4, "right") == "GGTT"
+    with pytest.raises(ValueError, match="longer than 4 bp"):
+        crop("AACCGGTT", 4, "error")
+
+
+def test_argument_errors(csv_task):
+    with pytest.raises(UsageError, match="either --task"):
+        parse_arguments(["--preset", "tiny"])
+    with pytest.raises(UsageError, match="--truncation"):
+        parse_arguments([*files(csv_task), "--truncation", "middle"])
+
+
+@pytest.mark.shared_data
+def test_reproduce_tables_on_one_tiny_task(shared_data, tmp_path):
+    from run_scripts.reproduce_tables import main as reproduce
+
+    results = reproduce(
+        [
+            "--tasks",
+            "uci_splice",
+            "--preset",
+            "tiny",
+            "--out",
+            str(tmp_path),
+            "--data-root",
+            str(shared_data),
+            "--max-steps",
+            "2",
+        ]
+    )
+    record = json.loads((tmp_path / "uci_splice.json").read_text())
+    assert set(METRIC_KEYS) <= set(record) and record["kind"] == "splice" and record["global_step"] == 2
+    assert record == json.loads(json.dumps(results["uci_splice"]))
+    tables = (tmp_path / "tables.md").read_text()
+    assert "Top-k accuracy" in tables and "| uci_splice |" in tables
+    (tmp_path / "tables.md").unlink()
+    again = reproduce(["--tasks", "uci_splice", "--out", str(tmp_path), "--tables-only"])
+    assert again["uci_splice"]["auc"] == pytest.approx(record["auc"])
+    assert (tmp_path / "tables.md").read_text().count("| uci_splice |") == 1
+
+
+def test_cli_finetune_passes_arguments_through(csv_task, tmp_path):
+    from genebert.cli import main as cli_main
+
+    output = tmp_path / "cli"
+    assert (
+        cli_main(["finetune", *files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST]) == 0
+    )
+    check_outputs(output)
