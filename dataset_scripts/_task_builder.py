@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import datasets
 
 from genebert import CITATION
+from genebert.genomics.tables import deduplicate_splits
+
+logger = logging.getLogger(__name__)
 
 # The paper's BibTeX entry, kept once (in genebert.hub, which writes it into model and dataset cards).
 GENEBERT_CITATION = CITATION + "\n"
@@ -16,7 +20,11 @@ class TaskBuilder(datasets.GeneratorBasedBuilder):
     """A `GeneratorBasedBuilder` that can write itself as parquet + a dataset card (README.md)."""
 
     def _records_to_splits(self, splits: dict[str, list[dict]]) -> list[datasets.SplitGenerator]:
-        """One SplitGenerator per non-empty split (datasets' names: train / validation / test)."""
+        """One SplitGenerator per non-empty split (datasets' names: train / validation / test). No sequence is
+        shared between splits (see `genebert.genomics.tables.deduplicate_splits`); removals are logged."""
+        splits, report = deduplicate_splits(splits)
+        if any(report["removed"].values()):
+            logger.warning("%s: removed records whose sequence is in an earlier split: %s", self.name, report)
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"records": records})
             for name, records in splits.items()

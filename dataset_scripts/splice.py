@@ -33,7 +33,7 @@ from genebert.genomics.splice import (
     read_uci_splice,
     spliceai_windows,
 )
-from genebert.genomics.tables import SPLITS, seeded_split
+from genebert.genomics.tables import SPLITS, deduplicate_pool, seeded_split
 
 _DESCRIPTION = """\
 Splice site prediction, three classes (0 neither, 1 acceptor, 2 donor): the UCI splice-junction data set
@@ -122,7 +122,8 @@ class Splice(TaskBuilder):
             path = next(iter(files.values()))[0]
         if path is None:
             raise ValueError("the 'uci' config needs data_files=... (the UCI splice.csv / splice.data)")
-        records = read_uci_splice(path, config.ambiguity)
+        # identical sequences kept once, conflicting labels left out, before splitting (as genebert's uci_splice)
+        records, _ = deduplicate_pool(read_uci_splice(path, config.ambiguity))
         names = seeded_split(len(records), config.seed, stratify=[r["label"] for r in records])
         splits = {split: [r for r, s in zip(records, names, strict=True) if s == split] for split in SPLITS}
         return self._records_to_splits(splits)

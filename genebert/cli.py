@@ -171,16 +171,24 @@ def _load_accessibility(args: argparse.Namespace, chrom_sizes: dict[str, int]):
 
 def run_build_corpus(args: argparse.Namespace) -> int:
     """Build a pre-training corpus from accessible regions, a genome and motifs."""
-    from .genomics.corpus import CorpusConfig, build_corpus, parse_shard
+    from .genomics.corpus import CorpusConfig, build_corpus, default_region_window_bp, parse_shard
     from .genomics.motifs import load_motifs
     from .genomics.sequences import Genome
+    from .genomics.tiles import tile_accessibility
 
     with Genome(args.genome) as genome:
         sizes = dict(genome.sizes)
-    accessibility = _load_accessibility(args, sizes)
+        given = bool(args.peaks or args.matrix_dir or args.h5ad)
+        accessibility = _load_accessibility(args, sizes) if given or args.tile is None else None
+        if args.tile is not None:
+            accessibility = tile_accessibility(genome, args.tile, accessibility, min_tile_bp=args.kmer)
+            if args.region_window_bp is None:  # the sequence tower reads whole tiles when they fit
+                args.region_window_bp = min(
+                    args.tile, default_region_window_bp(args.kmer, args.regions_per_sample)
+                )
     motifs = load_motifs(args.motifs)
     fields = ("kmer", "region_window_bp", "regions_per_sample", "stride", "leftover", "max_ambiguous_fraction",
-              "chunk_size", "motif_dtype", "seed")  # fmt: skip
+              "chunk_size", "motif_dtype", "seed", "motif_scope")  # fmt: skip
     config = CorpusConfig(**{name: getattr(args, name) for name in fields})
     summary = build_corpus(
         args.genome,
@@ -204,6 +212,9 @@ def _build_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     add("--matrix-dir", type=Path, nargs="+",
         help="folder(s) with matrix.mtx, peaks.bed, barcodes.tsv, cell_metadata.tsv (several are joined)")  # fmt: skip
     add("--h5ad", type=Path, help="AnnData file, cells x peaks")
+    add("--tile", type=int, default=None, metavar="BP",
+        help="regions are BP-long tiles of the genome's unambiguous blocks: one pseudo cell type 'genome', or with "
+        "peaks / a matrix the tiles overlapping each cell type's regions")  # fmt: skip
     add(
         "--cell-type-column",
         nargs="+",
@@ -223,6 +234,8 @@ def _build_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-ambiguous-fraction", type=float, default=0.5)
     add("--chunk-size", type=int, default=4096)
     add("--motif-dtype", choices=["float32", "float16"], default="float32")
+    add("--motif-scope", choices=["window", "region"], default="window",
+        help="DNA the motif vector covers: the window the sequence tower reads, or the whole region")  # fmt: skip
     add("--seed", type=int, default=0)
     add("--workers", type=int, default=1, help="processes reading and scanning in parallel")
     add("--device", default=None, help="scanner device, e.g. cuda (default: CPU)")

@@ -219,6 +219,55 @@ def tf_binding_examples(positives: Sequence[dict], seed: int = 0) -> list[dict]:
     return examples
 
 
+def deduplicate_pool(records: Sequence[dict]) -> tuple[list[dict], dict]:
+    """One record per distinct sequence of a pool that is split afterwards: repeats with the same label keep
+    their first occurrence; a sequence seen with different labels is left out entirely (no split could
+    hold it honestly). Returns the records and ``{"repeats_removed": n, "conflicting_sequences": [ids]}``."""
+    labels: dict[str, set] = {}
+    for record in records:
+        labels.setdefault(record["sequence"], set()).add(str(record["label"]))
+    seen: set[str] = set()
+    kept, conflicting = [], []
+    for record in records:
+        sequence = record["sequence"]
+        if len(labels[sequence]) > 1:
+            conflicting.append(record["id"])
+        elif sequence not in seen:
+            seen.add(sequence)
+            kept.append(record)
+    removed = len(records) - len(kept) - len(conflicting)
+    return kept, {"repeats_removed": removed, "conflicting_sequences": conflicting}
+
+
+def _dna_of(record: dict) -> tuple:
+    """The DNA a record holds: its ``sequence``, or every ``*sequence`` field (variants: ref and alt windows)."""
+    return tuple(value for key, value in sorted(record.items()) if key.endswith("sequence"))
+
+
+def deduplicate_splits(splits: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], dict]:
+    """Splits that share no sequence: a validation record whose sequence is in train, and a test record whose
+    sequence is in train or validation, are removed. Returns the splits and
+    ``{"removed": {split: n}, "conflicting_labels": n}`` (sequences that carry different labels in different
+    splits, among the removed)."""
+    earlier: dict[tuple, set] = {}
+    cleaned: dict[str, list[dict]] = {}
+    removed: dict[str, int] = {}
+    conflicting = 0
+    for name in sorted(splits, key=lambda n: SPLITS.index(n) if n in SPLITS else len(SPLITS)):
+        kept = []
+        for record in splits[name]:
+            seen_labels = earlier.get(_dna_of(record))
+            if seen_labels is None or not _dna_of(record):
+                kept.append(record)
+            else:
+                conflicting += str(record.get("label")) not in seen_labels
+        removed[name] = len(splits[name]) - len(kept)
+        cleaned[name] = kept
+        for record in kept:
+            earlier.setdefault(_dna_of(record), set()).add(str(record.get("label")))
+    return {name: cleaned[name] for name in splits}, {"removed": removed, "conflicting_labels": conflicting}
+
+
 def seeded_split(
     n: int,
     seed: int = 42,
@@ -265,6 +314,7 @@ def seeded_split(
 
 
 __all__ = [
-    "SPLITS", "encode_labels", "join_kmers", "label_names", "read_bed_sequences", "read_fasta_sequences",
-    "read_sequence_table", "seeded_split", "sequence_seed", "tf_binding_examples"
+    "SPLITS", "deduplicate_pool", "deduplicate_splits", "encode_labels", "join_kmers", "label_names",
+    "read_bed_sequences", "read_fasta_sequences", "read_sequence_table", "seeded_split", "sequence_seed",
+    "tf_binding_examples",
 ]  # fmt: skip

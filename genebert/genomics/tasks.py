@@ -22,12 +22,21 @@ name                       data                                                 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .splice import SPLICE_LABELS, read_uci_splice
-from .tables import SPLITS, read_fasta_sequences, read_sequence_table, seeded_split, tf_binding_examples
+from .tables import (
+    SPLITS,
+    deduplicate_pool,
+    deduplicate_splits,
+    read_fasta_sequences,
+    read_sequence_table,
+    seeded_split,
+    tf_binding_examples,
+)
 
 # ---------------------------------------------------------------------------------------------- built-in tasks
 
@@ -96,15 +105,17 @@ def _ctcf_vs_shuffled(root: Path, seed: int) -> TaskData:
 
 
 def _uci_splice(root: Path, seed: int) -> TaskData:
-    records = read_uci_splice(root / "uci_splice" / "splice.csv")
+    records, pooled = deduplicate_pool(read_uci_splice(root / "uci_splice" / "splice.csv"))
     names = seeded_split(len(records), seed, stratify=[r["label"] for r in records])
     splits = {split: [r for r, s in zip(records, names, strict=True) if s == split] for split in SPLITS}
     return TaskData(
         "uci_splice",
         splits,
         list(SPLICE_LABELS),
-        "UCI splice junctions, 60 nt, neither/acceptor/donor",
+        "UCI splice junctions, 60 nt, neither/acceptor/donor (identical sequences kept once; sequences with "
+        "conflicting labels left out)",
         "splice",
+        {"pool": pooled},
     )
 
 
@@ -133,14 +144,17 @@ def load_task(name: str, data_root: str | Path | None = None, seed: int = 42) ->
     """Load built-in task ``name`` (see :data:`TASKS`) from ``data_root`` (default :func:`default_data_root`).
 
     ``seed`` fixes the splits of tasks that do not ship one and the shuffled negatives; the default 42 is the
-    one the published tables use.
+    one the published tables use. No sequence is shared between splits: records of validation (test) whose
+    sequence occurs in train (train or validation) are removed, and ``notes["deduplication"]`` counts them.
     """
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; built-in tasks: {', '.join(TASKS)}")
     root = Path(data_root) if data_root is not None else default_data_root()
     if not root.is_dir():
         raise FileNotFoundError(f"data root {root} does not exist (pass --data_root / data_root=...)")
-    return TASKS[name](root, seed)
+    task = TASKS[name](root, seed)
+    splits, report = deduplicate_splits(task.splits)
+    return dataclasses.replace(task, splits=splits, notes={**task.notes, "deduplication": report})
 
 
 __all__ = ["TASKS", "TaskData", "default_data_root", "load_task"]

@@ -61,6 +61,7 @@ from genebert.training.arguments import (
     parse_values,
     parse_with_presets,
 )
+from genebert.training.baselines import kmer_logistic_regression
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
 from genebert.training.trainer import AtomicCheckpointTrainer, resolve_resume_checkpoint
 
@@ -126,6 +127,13 @@ class DataArguments:
     max_test_samples: int | None = field(default=None)
     early_stopping_patience: int = field(
         default=5, metadata={"help": "evaluations without dev improvement before stopping (0: never)"}
+    )
+    kmer_baseline: int = field(
+        default=4,
+        metadata={
+            "help": "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
+            "the test metrics (0: none)"
+        },
     )
     reverse_complement_augmentation: bool = field(
         default=False,
@@ -503,6 +511,15 @@ def run_finetuning(
             global_step=trainer.state.global_step,
         )
         metrics.update({f"test_{key}": value for key, value in outcome.items() if key in METRIC_KEYS})
+        if data_args.kmer_baseline > 0 and len({r["label"] for r in splits["train"]}) > 1:
+            # what composition alone achieves on the same splits: the deep model has to beat this
+            baseline = kmer_logistic_regression(
+                [r["sequence"] for r in splits["train"]], [r["label"] for r in splits["train"]],
+                [r["sequence"] for r in splits["test"]], data["test"].labels, k=data_args.kmer_baseline,
+                seed=training_args.seed,
+            )  # fmt: skip
+            outcome["baseline_kmer_logistic_regression"] = baseline
+            metrics.update({f"test_baseline_kmer_{key}": baseline[key] for key in METRIC_KEYS})
         if trainer.is_world_process_zero():
             (output / "test_results.json").write_text(json.dumps(outcome, indent=1) + "\n")
             write_predictions(output, data["test"], probabilities, classes)
@@ -516,4 +533,10 @@ def run_finetuning(
             train_minutes,
             {key: round(outcome[key], 4) for key in METRIC_KEYS if key in outcome},
         )
+        baseline = outcome.get("baseline_kmer_logistic_regression")
+        if baseline is not None:
+            print(
+                f"test AUC {outcome['auc']:.4f}, MCC {outcome['mcc']:.4f} | baseline (logistic regression on "
+                f"{baseline['k']}-mer counts, same train split): AUC {baseline['auc']:.4f}, MCC {baseline['mcc']:.4f}"
+            )
     return outcome

@@ -30,7 +30,7 @@ from transformers import TrainingArguments, set_seed
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling, RegionStore
 from genebert.errors import GeneBertError, UsageError
-from genebert.genomics.corpus import load_corpus
+from genebert.genomics.corpus import BlockSplit, load_corpus, split_by_genome_blocks
 from genebert.storage import ensure_writable_directory
 from genebert.training import (
     CollatorEpochCallback,
@@ -92,7 +92,18 @@ class ModelArguments:
 @dataclass
 class DataArguments:
     corpus_dir: str = field(metadata={"help": "a corpus directory from `genebert build-corpus`"})
-    validation_fraction: float = field(default=0.02, metadata={"help": "samples held out for evaluation"})
+    validation_fraction: float = field(
+        default=0.02,
+        metadata={
+            "help": "share of genome blocks held out: evaluation samples share no DNA with training samples"
+        },
+    )
+    heldout_block_bp: int | None = field(
+        default=None,
+        metadata={
+            "help": "genome block size of the held-out split (default: 1 Mb, smaller for small genomes)"
+        },
+    )
     max_train_samples: int | None = field(default=None)
     max_eval_samples: int | None = field(default=None)
     mask_rate: float = field(default=0.15, metadata={"help": "k-mer mask rate at the start"})
@@ -221,19 +232,30 @@ def check_motifs_match(config: GeneBertConfig, corpus, model_source: str = "the 
         raise MotifMismatchError(f"{where} differ in the number of motifs")
 
 
+def block_split(corpus, data_args: DataArguments, seed: int) -> BlockSplit:
+    """The seeded genome-block split of ``corpus``'s samples (see `split_by_genome_blocks`)."""
+    regions = corpus.regions.data
+    return split_by_genome_blocks(
+        regions.column("chrom").to_pylist(),
+        regions.column("start").to_numpy(),
+        np.asarray(corpus.samples["region_ids"]),
+        data_args.validation_fraction,
+        data_args.heldout_block_bp,
+        seed,
+    )
+
+
 def split_samples(corpus, data_args: DataArguments, seed: int):
-    samples = corpus.samples
-    order = np.random.default_rng(seed).permutation(len(samples))
-    n_eval = round(len(samples) * data_args.validation_fraction) if data_args.validation_fraction > 0 else 0
-    if data_args.validation_fraction > 0 and len(samples) > 1:
-        n_eval = max(1, n_eval)
-    eval_indices, train_indices = np.sort(order[:n_eval]), np.sort(order[n_eval:])
+    """Training and held-out samples (``None`` when nothing is held out), split by genome blocks so that no
+    region of a held-out sample occurs in a training sample."""
+    split = block_split(corpus, data_args, seed)
+    train_indices, eval_indices = split.train, split.evaluation
     if data_args.max_train_samples:
         train_indices = train_indices[: data_args.max_train_samples]
     if data_args.max_eval_samples:
         eval_indices = eval_indices[: data_args.max_eval_samples]
-    train = samples.select(train_indices)
-    evaluation = samples.select(eval_indices) if len(eval_indices) else None
+    train = corpus.samples.select(train_indices)
+    evaluation = corpus.samples.select(eval_indices) if len(eval_indices) else None
     return train, evaluation
 
 
@@ -253,7 +275,16 @@ def run_pretraining(
     set_seed(training_args.seed)
 
     corpus = load_corpus(data_args.corpus_dir)
+    split = block_split(corpus, data_args, training_args.seed)
     train_dataset, eval_dataset = split_samples(corpus, data_args, training_args.seed)
+    logger.info(
+        "held out %d genome blocks of %d bp: %d training samples, %d held-out samples, %d straddling both dropped",
+        len(split.blocks),
+        split.block_bp,
+        len(split.train),
+        len(split.evaluation),
+        len(split.dropped),
+    )
     if eval_dataset is None and training_args.eval_strategy != "no":
         training_args.eval_strategy = "no"
     tokenizer = GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"])
@@ -343,6 +374,7 @@ def run_pretraining(
             training_args.to_json_string()
         )  # readable without unpickling
         (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+        (output / "heldout_split.json").write_text(json.dumps(split.to_json(), indent=1) + "\n")
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
         logger.info("done: final train loss %.4f, model in %s", final_loss, output)
     return metrics

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from genebert.cli import main as cli_main
+from genebert.errors import UsageError
 from genebert.genomics import accessibility as acc
 from genebert.genomics import corpus as C
 from genebert.genomics.corpus import build as corpus_build
@@ -56,16 +57,26 @@ def test_regions_match_inputs(corpus_inputs, built):
     membership = access.membership_matrix()
     for row, names in enumerate(corpus.regions["cell_types"]):
         assert names == [access.cell_types[i] for i in np.flatnonzero(membership[row])]
-    # motif vectors: the best score over the whole region, both strands
+    # motif vectors: by default the best score (both strands) over exactly the window the sequence tower reads
     motifs = load_motifs(motif_file)
-    with Genome(root / "genome.fa") as genome:
-        sequences = [
-            genome.fetch(corpus.regions[i]["chrom"], corpus.regions[i]["start"], corpus.regions[i]["end"])
-            for i in range(len(corpus.regions))
-        ]
-    expected = scan_max(sequences, motifs)
+    assert corpus.metadata["config"]["motif_scope"] == "window"
+    expected = scan_max(corpus.regions["sequence"], motifs)
     np.testing.assert_allclose(np.asarray(corpus.regions["motif_scores"]), expected, rtol=0, atol=1e-5)
     assert corpus.motif_names == motifs.names
+
+
+def test_region_scope_scores_the_whole_region(corpus_inputs, tmp_path):
+    """--motif-scope region: the paper's wording, the whole accessible region (recorded in the metadata)."""
+    root, _, motif_file = corpus_inputs
+    build(corpus_inputs, tmp_path / "region", config=C.CorpusConfig(chunk_size=32, motif_scope="region"))
+    corpus = C.load_corpus(tmp_path / "region")
+    assert corpus.metadata["config"]["motif_scope"] == "region"
+    with Genome(root / "genome.fa") as genome:
+        sequences = [genome.fetch(r["chrom"], r["start"], r["end"]) for r in corpus.regions]
+    expected = scan_max(sequences, load_motifs(motif_file))
+    np.testing.assert_allclose(np.asarray(corpus.regions["motif_scores"]), expected, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="motif_scope must be one of"):
+        C.CorpusConfig(motif_scope="peak")
 
 
 def test_windows_are_centred_and_sized(built, corpus_inputs):
@@ -282,3 +293,27 @@ def test_real_chr22_with_chromvar_matrix(shared_data, tmp_path):
     assert usable.sum() == (fractions <= 0.5).sum() and 0 < usable.sum() < len(usable)  # N gaps are real here
     assert np.asarray(corpus.regions["motif_scores"]).shape == (len(corpus.regions), 579)
     assert sum(corpus.metadata["samples_per_cell_type"].values()) == len(corpus.samples) > 0
+
+
+def test_genome_block_split_shares_no_region(built):
+    corpus = C.load_corpus(built[0])
+    ids = np.asarray(corpus.samples["region_ids"])
+    starts = np.asarray(corpus.regions["start"])
+    split = C.split_by_genome_blocks(corpus.regions["chrom"], starts, ids, 0.3, None, seed=4)
+    assert len(split.train) and len(split.evaluation)
+    assert not set(ids[split.train].ravel()) & set(ids[split.evaluation].ravel())
+    assert sorted([*split.train, *split.evaluation, *split.dropped]) == list(range(len(ids)))
+    for _, start, end in split.blocks:  # every held-out block has the chosen size
+        assert end - start == split.block_bp
+    inside = [
+        any(c == chrom and start <= s < end for chrom, start, end in split.blocks)
+        for c, s in zip(corpus.regions["chrom"], starts, strict=True)
+    ]
+    assert all(inside[r] for r in ids[split.evaluation].ravel())
+    assert not any(inside[r] for r in ids[split.train].ravel())
+    again = C.split_by_genome_blocks(corpus.regions["chrom"], starts, ids, 0.3, None, seed=4)
+    assert again.to_json() == split.to_json()  # seeded
+    with pytest.raises(UsageError, match="validation_fraction"):
+        C.split_by_genome_blocks(corpus.regions["chrom"], starts, ids, 1.0, None, seed=4)
+    with pytest.raises(ValueError, match=r"leaving no training sample|leaves no training sample"):
+        C.split_by_genome_blocks(corpus.regions["chrom"], starts, ids, 0.99, 10**9, seed=4)

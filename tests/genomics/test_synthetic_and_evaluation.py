@@ -6,6 +6,7 @@ import json
 import warnings
 
 import numpy as np
+import pytest
 
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling
@@ -15,7 +16,7 @@ from genebert.genomics.corpus import CorpusConfig, build_corpus, load_corpus
 from genebert.genomics.motifs import load_motifs
 from genebert.genomics.sequences import Genome
 from genebert.genomics.synthetic import SyntheticSpec, write_planted_dataset
-from genebert.training.evaluation import evaluate_pretraining
+from genebert.training.evaluation import evaluate_pretraining, fit_composition, motif_view_probes
 
 
 def test_planted_motifs_are_enriched_in_their_cell_type(tmp_path):
@@ -50,15 +51,34 @@ def test_evaluation_reports_metrics_beside_baselines(tiny_corpus):
         GeneBertTokenizer(), corpus.regions, np.asarray(corpus.samples["region_ids"])
     )
     features = [corpus.samples[i] for i in range(12)]
-    result = evaluate_pretraining(model, collator, features, batch_size=4)
+    train = [corpus.samples[i] for i in range(12, len(corpus.samples))]
+    composition = fit_composition(collator, train)
+    cell_types = corpus.samples["cell_type"]
+    result = evaluate_pretraining(
+        model, collator, features, batch_size=4, corpus_cell_types=cell_types, composition=composition
+    )
     assert result["samples"] == 12 and result["masked_tokens"] > 0
     assert result["srm_chance"] == 0.25 and result["ngsp_chance"] == 0.5
-    for key in ("mgm_accuracy", "mgm_neighbour_copy_accuracy", "ngsp_accuracy", "srm_top1_seq2region"):
-        assert 0.0 <= result[key] <= 1.0
+    for key in ("mgm_accuracy", "mgm_neighbour_copy_accuracy", "mgm_copy_aware_accuracy", "ngsp_accuracy",
+                "srm_top1_seq2region", "srm_cell_type_oracle", "srm_composition_top1", "ngsp_cell_type_oracle"):  # fmt: skip
+        assert 0.0 <= result[key] <= 1.0, key
     assert (
         0.1 < result["mgm_neighbour_copy_accuracy"] < 0.6
     )  # one hidden base, filled with the commonest base
+    # copying the input where it shows a k-mer (kept spans) can only add to the neighbour copy
+    assert result["mgm_copy_aware_accuracy"] >= result["mgm_neighbour_copy_accuracy"]
+    # the oracle picks uniformly among the batch's samples of the right cell type
+    types = [str(f["cell_type"]) for f in features]
+    expected = np.mean([1 / types[b : b + 4].count(t) for b in range(0, 12, 4) for t in types[b : b + 4]])
+    assert result["srm_cell_type_oracle"] == pytest.approx(expected, abs=1e-6)
+    assert result["srm_cell_type_oracle"] >= result["srm_chance"]
+    assert 0.5 < result["ngsp_cell_type_oracle"] < 1.0
     assert collator.return_baseline is False  # restored
+    probes = motif_view_probes(model, collator, train[:40], features)
+    assert probes["regions_heldout"] > 0 and probes["regions_train"] > 0
+    for key in ("probe_r2", "composition_r2", "probe_region_top1", "composition_region_top1"):
+        assert np.isfinite(probes[key]), key
+    assert probes["composition_r2"] > 0  # best hits of short motifs are partly visible in 3-mer composition
 
 
 def test_training_curves_figure(tmp_path):

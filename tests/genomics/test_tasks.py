@@ -350,10 +350,10 @@ def test_splice_and_variant_builders(tmp_path, splice_inputs, variant_inputs):
 @pytest.mark.shared_data
 def test_built_in_tasks_on_real_data(shared_data):
     sizes = {
-        "gue_tf0": (32378, 1000, 1000),
+        "gue_tf0": (32378, 999, 1000),  # 1 dev sequence also in train is removed
         "oct4_vs_mafk": (7017, 780, 200),
         "ctcf_vs_shuffled": (800, 100, 100),
-        "uci_splice": (2552, 320, 318),
+        "uci_splice": (2403, 300, 301),  # 184 repeats and 2 conflicting sequences left out of the pool
     }
     for name, expected in sizes.items():
         task = load_task(name, shared_data)
@@ -362,3 +362,37 @@ def test_built_in_tasks_on_real_data(shared_data):
     assert len(dnabert) == 1000
     with pytest.raises(ValueError, match="unknown task"):
         load_task("nope", shared_data)
+
+
+def test_splits_share_no_sequence_and_conflicts_are_reported():
+    from genebert.genomics.tables import deduplicate_pool, deduplicate_splits
+
+    splits = {
+        "train": [{"id": "a", "sequence": "ACGT", "label": 1}, {"id": "b", "sequence": "TTTT", "label": 0}],
+        "validation": [{"id": "c", "sequence": "ACGT", "label": 1}, {"id": "d", "sequence": "GGGG", "label": 0}],
+        "test": [{"id": "e", "sequence": "TTTT", "label": 1}, {"id": "f", "sequence": "GGGG", "label": 0},
+                 {"id": "g", "sequence": "CCCC", "label": 0}],
+    }  # fmt: skip
+    cleaned, report = deduplicate_splits(splits)
+    assert [r["id"] for r in cleaned["validation"]] == ["d"]
+    assert [r["id"] for r in cleaned["test"]] == ["g"]
+    assert report == {"removed": {"train": 0, "validation": 1, "test": 2}, "conflicting_labels": 1}
+    pool = [*splits["train"], *splits["test"], {"id": "h", "sequence": "ACGT", "label": 1}]
+    kept, pooled = deduplicate_pool(pool)
+    assert [r["id"] for r in kept] == ["a", "f", "g"]  # TTTT has labels 0 and 1: left out
+    assert pooled == {"repeats_removed": 1, "conflicting_sequences": ["b", "e"]}
+
+
+@pytest.mark.shared_data
+def test_built_in_tasks_share_no_sequence_between_splits(shared_data):
+    from genebert.genomics.tasks import TASKS
+
+    for name in TASKS:
+        task = load_task(name, shared_data)
+        seen: set[str] = set()
+        for split in ("train", "validation", "test"):
+            sequences = {r["sequence"] for r in task.splits[split]}
+            assert not sequences & seen, (name, split)
+            seen |= sequences
+        if name == "uci_splice":
+            assert task.notes["pool"]["conflicting_sequences"]  # UCI has a sequence with two labels

@@ -65,9 +65,13 @@ def test_run_pretraining_tiny_end_to_end(tiny_corpus, tmp_path):
             "3",
             "--save_steps",
             "3",
+            "--dataloader_drop_last",
+            "true",  # every logged batch is full, so the contrastive batch is exactly 4
         ]
     )
     assert metrics["world_size"] == 1 and metrics["contrastive_batch_size"] == 4
+    split = json.loads((out / "heldout_split.json").read_text())  # the held-out genome blocks, with the run
+    assert split["heldout_blocks"] and split["evaluation_samples"] > 0
     for key in (
         "eval_loss",
         "eval_loss_mgm",

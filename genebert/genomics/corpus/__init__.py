@@ -27,6 +27,7 @@ from .build import (
 from .format import (
     FORMAT_VERSION,
     MAX_TOKENS,
+    MOTIF_SCOPES,
     Corpus,
     CorpusConfig,
     corpus_fingerprint,
@@ -35,10 +36,26 @@ from .format import (
     region_features,
     sample_features,
 )
-from .samples import make_samples
+from .samples import BlockSplit, make_samples, split_by_genome_blocks
 
 __all__ = [
-    "FORMAT_VERSION", "MAX_TOKENS", "Corpus", "CorpusConfig", "CorpusSummary", "build_corpus",
-    "corpus_fingerprint", "default_region_window_bp", "estimated_corpus_bytes", "load_corpus",
-    "make_samples", "merge_corpus", "parse_shard", "region_features", "sample_features", "window_bounds"
+    "FORMAT_VERSION",
+    "MAX_TOKENS",
+    "MOTIF_SCOPES",
+    "BlockSplit",
+    "Corpus",
+    "CorpusConfig",
+    "CorpusSummary",
+    "build_corpus",
+    "corpus_fingerprint",
+    "default_region_window_bp",
+    "estimated_corpus_bytes",
+    "load_corpus",
+    "make_samples",
+    "merge_corpus",
+    "parse_shard",
+    "region_features",
+    "sample_features",
+    "split_by_genome_blocks",
+    "window_bounds"
 ]  # fmt: skip

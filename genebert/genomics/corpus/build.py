@@ -175,7 +175,7 @@ def _process_chunk(job: _ChunkJob, work_dir: str) -> tuple[str, int]:
     chrom = job.chunk.chrom
     size = genome.sizes[chrom]
     window = min(config.region_window_bp, size)
-    region_sequences, windows, window_starts, ambiguous = [], [], [], []
+    region_sequences, windows, window_starts = [], [], []
     for start, end in zip(job.starts.tolist(), job.ends.tolist(), strict=True):
         window_start = window_bounds(start, end, window, size)
         span_start, span_end = min(start, window_start), max(end, window_start + window)
@@ -184,8 +184,11 @@ def _process_chunk(job: _ChunkJob, work_dir: str) -> tuple[str, int]:
         region_sequences.append(region)
         windows.append(span[window_start - span_start : window_start - span_start + window])
         window_starts.append(window_start)
-        ambiguous.append(genome.ambiguous_fraction(region))
-    scores = np.asarray(scan_max(region_sequences, motifs, device=_WORKER["device"]), dtype=np.float64)
+    # Both views describe the same DNA by default: the motif vector and the usability check cover the window
+    # the sequence tower reads ("region" scope: the whole accessible region, as the paper words it).
+    scanned = windows if config.motif_scope == "window" else region_sequences
+    ambiguous = [genome.ambiguous_fraction(sequence) for sequence in scanned]
+    scores = np.asarray(scan_max(scanned, motifs, device=_WORKER["device"]), dtype=np.float64)
     ambiguous_array = np.asarray(ambiguous, dtype=np.float32)
     usable = ambiguous_array <= config.max_ambiguous_fraction
     stored = scores.astype(config.motif_dtype)
@@ -452,7 +455,7 @@ def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary
     Everything comes from the plan and the chunk files, so a single build and a merge of shards run the
     same code on the same bytes.
     """
-    config = CorpusConfig(**plan["config"])
+    config = CorpusConfig(**{"motif_scope": "region", **plan["config"]})  # shards from before scopes: region
     chunks = [Chunk(index, chrom, begin, end) for index, (_, chrom, begin, end) in enumerate(plan["chunks"])]
     n_motifs, n_regions = plan["motifs"]["count"], plan["regions"]
     located: dict[str, Path] = {}

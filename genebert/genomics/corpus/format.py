@@ -18,6 +18,7 @@ from ...storage import atomic_write
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+MOTIF_SCOPES = ("window", "region")
 MAX_TOKENS = 512
 SPECIAL_TOKENS_PER_SAMPLE = 3  # [CLS] segment A [SEP] segment B [SEP]
 
@@ -37,8 +38,7 @@ class CorpusConfig:
     Args:
         kmer: k of the tokenizer the windows are sized for.
         region_window_bp: bases per region given to the sequence tower, centred on the region (default: the
-            largest that fits ``regions_per_sample`` regions in 512 tokens, 55 bp for k=6). The motif vector
-            is always computed over the whole region.
+            largest that fits ``regions_per_sample`` regions in 512 tokens, 55 bp for k=6).
         regions_per_sample: consecutive regions per sample (the paper: 10).
         stride: step between consecutive samples of a cell type (default ``regions_per_sample``:
             non-overlapping).
@@ -51,6 +51,10 @@ class CorpusConfig:
         chunk_size: regions per chunk (the unit of resumption and of parallel work).
         motif_dtype: ``"float32"`` or ``"float16"`` for the stored motif vectors.
         seed: recorded for reproducibility of everything downstream.
+        motif_scope: the DNA a region's motif vector is computed over. ``"window"`` (default): exactly the bases
+            the sequence tower reads, so both views describe the same DNA; a region's usability is judged on
+            the same window. ``"region"``: the whole accessible region (the paper's wording), which the
+            sequence tower mostly does not see (docs/differences-from-the-paper.md).
     """
 
     kmer: int = 6
@@ -63,6 +67,7 @@ class CorpusConfig:
     chunk_size: int = 4096
     motif_dtype: str = "float32"
     seed: int = 0
+    motif_scope: str = "window"
 
     def __post_init__(self) -> None:
         if self.region_window_bp is None:
@@ -73,6 +78,8 @@ class CorpusConfig:
             object.__setattr__(self, "stride", self.regions_per_sample)
         if self.leftover not in ("overlap", "drop"):
             raise ValueError(f"leftover must be 'overlap' or 'drop', got {self.leftover!r}")
+        if self.motif_scope not in MOTIF_SCOPES:
+            raise ValueError(f"motif_scope must be one of {MOTIF_SCOPES}, got {self.motif_scope!r}")
         if self.motif_dtype not in ("float32", "float16"):
             raise ValueError(f"motif_dtype must be 'float32' or 'float16', got {self.motif_dtype!r}")
         if not 0.0 <= self.max_ambiguous_fraction <= 1.0:
@@ -182,6 +189,7 @@ def _open_tables(path: Path, metadata: dict) -> Corpus:
         raise ValueError(
             f"{path}: corpus format {metadata.get('format_version')} (this genebert reads {FORMAT_VERSION})"
         )
+    metadata["config"].setdefault("motif_scope", "region")  # corpora from before scopes scored whole regions
     files = [path / "regions" / f"{name}.arrow" for name in metadata["chunks"]]
     for file in files:
         if not file.is_file():

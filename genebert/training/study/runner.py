@@ -180,7 +180,13 @@ def embed_held_out(
     corpus = load_corpus(corpus_dir)
     fraction = float(pretrain_args.get("validation_fraction", DataArguments.validation_fraction))
     _, held_out = split_samples(
-        corpus, DataArguments(corpus_dir=str(corpus_dir), validation_fraction=fraction), seed
+        corpus,
+        DataArguments(
+            corpus_dir=str(corpus_dir),
+            validation_fraction=fraction,
+            heldout_block_bp=pretrain_args.get("heldout_block_bp"),
+        ),
+        seed,
     )
     if held_out is None or len(held_out) < 4:
         raise StudyError(

@@ -15,7 +15,7 @@ from typing import Any
 from ...errors import GeneBertError
 
 #: Version of the cache key: bump when a code change makes old checkpoints unusable for a study.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: same-DNA motif windows and genome-block hold-out
 
 #: Top-level keys of a study file.
 STUDY_KEYS = frozenset(
