@@ -17,12 +17,20 @@ AutoTokenizer.register(GeneBertConfig, tokenizer_class=GeneBertTokenizer, exist_
 GeneBertTokenizer.register_for_auto_class("AutoTokenizer")
 
 # --- model classes (issue 3) ---
-from transformers import AutoModel, AutoModelForPreTraining, AutoModelForSequenceClassification  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForPreTraining,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+)
 
 from .modeling_genebert import (  # noqa: E402
+    GeneBertForMaskedLM,
     GeneBertForPreTraining,
     GeneBertForPreTrainingOutput,
     GeneBertForSequenceClassification,
+    GeneBertForTokenClassification,
     GeneBertModel,
     GeneBertPreTrainedModel,
     GeneBertRegionEncoder,
@@ -31,6 +39,8 @@ from .modeling_genebert import (  # noqa: E402
 AutoModel.register(GeneBertConfig, GeneBertModel, exist_ok=True)
 AutoModelForPreTraining.register(GeneBertConfig, GeneBertForPreTraining, exist_ok=True)
 AutoModelForSequenceClassification.register(GeneBertConfig, GeneBertForSequenceClassification, exist_ok=True)
+AutoModelForMaskedLM.register(GeneBertConfig, GeneBertForMaskedLM, exist_ok=True)
+AutoModelForTokenClassification.register(GeneBertConfig, GeneBertForTokenClassification, exist_ok=True)
 
 # --- pipelines (issue 7): importing registers the "dna-classification" task with transformers ---
 from .pipelines import DnaClassificationPipeline, embed  # noqa: E402
@@ -38,9 +48,11 @@ from .pipelines import DnaClassificationPipeline, embed  # noqa: E402
 __all__ = [
     "DnaClassificationPipeline",
     "GeneBertConfig",
+    "GeneBertForMaskedLM",
     "GeneBertForPreTraining",
     "GeneBertForPreTrainingOutput",
     "GeneBertForSequenceClassification",
+    "GeneBertForTokenClassification",
     "GeneBertModel",
     "GeneBertPreTrainedModel",
     "GeneBertRegionEncoder",

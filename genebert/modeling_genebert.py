@@ -14,8 +14,6 @@ Architecture (Mo et al., 2021, arXiv 2110.05231):
 * ``GeneBertForSequenceClassification``: pooled [CLS] (optionally with projected region features) -> classifier.
 """
 
-from __future__ import annotations
-
 import json
 import math
 import os
@@ -23,15 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import timm
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from transformers import initialization as init
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 from transformers.models.bert.modeling_bert import BertLMPredictionHead, BertModel, BertPreTrainedModel
-from transformers.utils import ModelOutput, logging
+from transformers.processing_utils import Unpack
+from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_genebert import GeneBertConfig, kmer_vocab_size
@@ -236,7 +234,19 @@ def _patch_size_of(backbone: nn.Module) -> tuple[int, int] | None:
 
 
 def _create_backbone(config: GeneBertConfig) -> tuple[nn.Module, tuple[int, int]]:
-    """Create the timm region backbone for `config` and return it with its `(height, width)` input size."""
+    """Create the timm region backbone for `config` and return it with its `(height, width)` input size.
+
+    timm is imported here, not at module level: sequence-only models (classifiers without a region tower, masked
+    LM, token classification, the encoder) load where only torch and transformers are installed.
+    """
+    try:
+        import timm
+    except ImportError as error:
+        raise ImportError(
+            "this GeneBERT model has a region tower, which needs timm: pip install timm (sequence-only GeneBERT "
+            "models do not need it)"
+        ) from error
+
     name = config.region_backbone
     kwargs: dict[str, Any] = dict(config.region_backbone_kwargs or {})
     kwargs.update(num_classes=0, in_chans=config.region_in_chans)
@@ -308,11 +318,13 @@ class GeneBertRegionEncoder(nn.Module):
         )
         self.register_buffer("motif_mean", torch.zeros(config.num_motifs), persistent=True)
         self.register_buffer("motif_std", torch.ones(config.num_motifs), persistent=True)
-        # timm initialises its own layers; GeneBertPreTrainedModel._init_weights must leave them alone (except to
-        # fill weights missing from a checkpoint and to recompute timm's non-persistent buffers after loading).
+        # GeneBertPreTrainedModel._init_weights initialises the backbone's layers with timm's ViT/Swin scheme (see
+        # _init_timm_module), in transformers' module order, so that a model built from the config and one whose
+        # weights are all missing from a checkpoint get the same values for the same seed. ImageNet weights loaded
+        # at construction are marked initialised and left alone.
         for module in self.backbone.modules():
             module._genebert_timm = True
-        if not _building_on_meta_device():
+        if not _building_on_meta_device() and _timm_pretrained_args(config.region_pretrained)[0]:
             # Not on the meta device (from_pretrained): there, loaded weights get the flag from the loader, and
             # weights missing from the checkpoint must stay unflagged so that they are materialised and initialised.
             for param in self.backbone.parameters():
@@ -516,22 +528,32 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 module.init_non_persistent_buffers()
 
     @classmethod
-    def from_pretrained(cls, *args: Any, strict_loading: bool = True, **kwargs: Any) -> Any:
+    def from_pretrained(cls, *args: Any, strict_loading: bool | None = None, **kwargs: Any) -> Any:
         """As [`PreTrainedModel.from_pretrained`], but a checkpoint that does not fit fails loudly.
 
         Heads differ between GeneBERT's classes (loading a pre-training checkpoint into
         `GeneBertForSequenceClassification` leaves `classifier.*` new and `cls.*` unused), which is normal and only
         logged: a head may be missing from the checkpoint as a whole, or be in it for a class without that head.
         Any other missing or unexpected weight (in the sequence tower, part of a head, a key a head does not have)
-        means the checkpoint is not what the caller thinks (another architecture, renamed keys, a truncated file):
-        it raises
-        `GeneBertLoadingError` naming the keys, unless `strict_loading=False` (then transformers' warning only).
+        means the checkpoint is not what the caller thinks (another architecture, renamed keys, a truncated file).
+
+        `strict_loading` decides what happens then:
+
+        * `None` (default): raise `GeneBertLoadingError` naming the keys when loading a checkpoint (a folder or Hub
+          id) the plain way. Follow transformers' contract instead (initialise the missing weights, drop the
+          unexpected ones, warn) when the caller passes an explicit `state_dict` (the weights are the caller's
+          choice) or asks for `output_loading_info=True` (the caller receives the report; the unexplained keys are
+          also logged as a warning).
+        * `True`: always raise. `False`: never raise (transformers' warning only).
+
         Mismatched shapes raise in transformers unless `ignore_mismatched_sizes=True`.
 
         Afterwards the timm backbone's non-persistent buffers are recomputed: `from_pretrained` builds the model on
         the meta device and fills them with uninitialised memory.
         """
         want_info = kwargs.pop("output_loading_info", False)
+        if strict_loading is None:
+            strict_loading = not want_info and kwargs.get("state_dict") is None
         model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
         model.init_non_persistent_buffers()
         tied = tied_weight_keys(model)
@@ -540,18 +562,20 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
             set(info.get("missing_keys", ())) - tied,
             info.get("unexpected_keys", ()),
         )
-        if strict_loading and any(unexplained.values()):
+        if any(unexplained.values()):
             source = args[0] if args else kwargs.get("pretrained_model_name_or_path")
-            raise GeneBertLoadingError(
-                f"{source} does not fit {cls.__name__}: "
-                + "; ".join(
-                    f"{len(keys)} {kind.replace('_keys', '')} weight(s) beyond whole task heads, e.g. {keys[:5]}"
-                    for kind, keys in unexplained.items()
-                    if keys
-                )
-                + ". Pass strict_loading=False to load it anyway (those weights are then initialised fresh or "
-                "dropped)."
+            message = f"{source} does not fit {cls.__name__}: " + "; ".join(
+                f"{len(keys)} {kind.replace('_keys', '')} weight(s) beyond whole task heads, e.g. {keys[:5]}"
+                for kind, keys in unexplained.items()
+                if keys
             )
+            if strict_loading:
+                raise GeneBertLoadingError(
+                    message
+                    + ". Pass strict_loading=False to load it anyway (those weights are then initialised "
+                    "fresh or dropped)."
+                )
+            logger.warning("%s; those weights were initialised fresh or dropped.", message)
         return (model, info) if want_info else model
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
@@ -569,7 +593,13 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         if self.is_remote_code():
             module = type(self).__module__.rsplit(".", 1)[-1]
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
-            for model_class in (GeneBertModel, GeneBertForPreTraining, GeneBertForSequenceClassification):
+            for model_class in (
+                GeneBertModel,
+                GeneBertForPreTraining,
+                GeneBertForSequenceClassification,
+                GeneBertForMaskedLM,
+                GeneBertForTokenClassification,
+            ):
                 if model_class._auto_class is not None:
                     auto_map.setdefault(model_class._auto_class, f"{module}.{model_class.__name__}")
             self.config.auto_map = auto_map
@@ -826,7 +856,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
         labels: torch.Tensor | None = None,
         next_segment_label: torch.Tensor | None = None,
         return_full_prediction_logits: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> GeneBertForPreTrainingOutput:
         r"""
         Args:
@@ -973,7 +1003,7 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         region_matrix: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> SequenceClassifierOutput:
         r"""
         Args:
@@ -1037,15 +1067,168 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         )
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Masked genome modelling and token classification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class GeneBertForMaskedLM(GeneBertPreTrainedModel):
+    """Sequence tower + the MGM head alone (`cls.predictions`, decoder tied to the k-mer embeddings), as
+    `BertForMaskedLM`: `AutoModelForMaskedLM` and the `fill-mask` pipeline.
+
+    Parameter names are those of `GeneBertForPreTraining`, so a pre-training checkpoint loads into it (its NGSP head,
+    region tower and projections are unused). Mask *nucleotides*, not single k-mers: a hidden base is visible in the
+    k - 1 neighbouring k-mers, so mask every k-mer that covers it (`GeneBertTokenizer.mask_bases` does) and read the
+    prediction per base (`GeneBertTokenizer.base_probabilities`).
+    """
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.bert = GeneBertModel(config, add_pooling_layer=False)
+        self.cls = GeneBertOnlyMLMHead(config)
+        self.post_init()
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> MaskedLMOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds: as in `BertModel`.
+            labels (`torch.LongTensor` of shape `(batch, sequence_length)`, *optional*): the original k-mer id at
+                masked positions, -100 elsewhere.
+
+        Returns:
+            [`MaskedLMOutput`]: `loss` `()` (mean cross-entropy over the positions with `labels != -100`) when `labels`
+            is given, `logits` `(batch, sequence_length, vocab_size)`, `hidden_states` / `attentions` on request.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.cls(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            labels = labels.to(logits.device)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.shape[-1]).float(), labels.view(-1), ignore_index=-100
+            )
+        return MaskedLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
+class GeneBertOnlyMLMHead(nn.Module):
+    """`cls.predictions`: BERT's LM head (transform + decoder tied to the k-mer embeddings)."""
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+
+    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
+        return self.predictions(sequence_output)
+
+
+class GeneBertForTokenClassification(GeneBertPreTrainedModel):
+    """Sequence tower + dropout + a linear head on every token (as `BertForTokenClassification`):
+    `AutoModelForTokenClassification`.
+
+    Tokens are overlapping k-mers, so token `i` of a sequence (position `i + 1` after [CLS]) covers bases `i` to
+    `i + k - 1`. For labels per base, label k-mers from base labels with `GeneBertTokenizer.kmer_labels_from_bases` and
+    turn k-mer scores back into per-base scores with `GeneBertTokenizer.scores_per_base` (the mean over the k-mers
+    covering each base).
+    """
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = GeneBertModel(config, add_pooling_layer=False)
+        dropout = (
+            config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> TokenClassifierOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds: as in `BertModel`.
+            labels (`torch.LongTensor` of shape `(batch, sequence_length)`, *optional*): a class per token, -100 for
+                tokens without a label ([CLS], [SEP], padding).
+
+        Returns:
+            [`TokenClassifierOutput`]: `loss` `()` when `labels` is given, `logits` `(batch, sequence_length,
+            num_labels)`, `hidden_states` / `attentions` on request.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            labels = labels.to(logits.device)
+            loss = F.cross_entropy(
+                logits.view(-1, self.num_labels).float(), labels.view(-1), ignore_index=-100
+            )
+        return TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
 # Writes "auto_map" and copies this file (and configuration_genebert.py) on save_pretrained: Hub remote code.
 GeneBertModel.register_for_auto_class("AutoModel")
 GeneBertForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 GeneBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+GeneBertForMaskedLM.register_for_auto_class("AutoModelForMaskedLM")
+GeneBertForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
 
 __all__ = [
+    "GeneBertForMaskedLM",
     "GeneBertForPreTraining",
     "GeneBertForPreTrainingOutput",
     "GeneBertForSequenceClassification",
+    "GeneBertForTokenClassification",
     "GeneBertLoadingError",
     "GeneBertModel",
     "GeneBertPreTrainedModel",

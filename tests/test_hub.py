@@ -145,6 +145,8 @@ def test_export_writes_a_self_contained_repository(exported):
         "AutoModel": "modeling_genebert.GeneBertModel",
         "AutoModelForPreTraining": "modeling_genebert.GeneBertForPreTraining",
         "AutoModelForSequenceClassification": "modeling_genebert.GeneBertForSequenceClassification",
+        "AutoModelForMaskedLM": "modeling_genebert.GeneBertForMaskedLM",
+        "AutoModelForTokenClassification": "modeling_genebert.GeneBertForTokenClassification",
     }
     assert config["custom_pipelines"] == {
         "dna-classification": {
