@@ -588,8 +588,19 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 module.backbone.set_grad_checkpointing(enable)
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> Any:
-        """As [`PreTrainedModel.save_pretrained`]; as remote code, `auto_map` lists every GeneBERT auto class so
-        that `AutoModel`, `AutoModelForPreTraining` and `AutoModelForSequenceClassification` all load the folder."""
+        """As [`PreTrainedModel.save_pretrained`], keeping what a GeneBERT repository needs beyond the weights.
+
+        * As remote code, `auto_map` lists every GeneBERT auto class, so that `AutoModel`, `AutoModelForPreTraining`,
+          `AutoModelForSequenceClassification`, `AutoModelForMaskedLM` and `AutoModelForTokenClassification` all
+          load the folder.
+        * A config with `custom_pipelines` (an exported classifier) gets its pipeline file (`pipeline_genebert.py`)
+          written beside it, so that `pipeline("dna-classification", ...)` works on the copy. The file comes from
+          beside this module (remote code), from the folder the model was loaded from, or from the registered
+          pipeline class (`import genebert`); when none is found the task is dropped from the saved config with a
+          warning rather than left pointing to a missing file.
+        * The model card (`README.md`) of the folder the model was loaded from is copied when it is a GeneBERT card
+          (tagged `genebert`) and the target has none.
+        """
         if self.is_remote_code():
             module = type(self).__module__.rsplit(".", 1)[-1]
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
@@ -603,7 +614,71 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 if model_class._auto_class is not None:
                     auto_map.setdefault(model_class._auto_class, f"{module}.{model_class.__name__}")
             self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        pipelines = getattr(self.config, "custom_pipelines", None) or {}
+        sources = {task: _pipeline_source(self, spec) for task, spec in pipelines.items()}
+        missing = [task for task, source in sources.items() if source is None]
+        if missing:
+            logger.warning(
+                "The code of the custom pipeline(s) %s was not found; they are left out of the saved config",
+                missing,
+            )
+            self.config.custom_pipelines = {
+                t: spec for t, spec in pipelines.items() if t not in missing
+            } or None
+        try:
+            result = super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            if missing:
+                self.config.custom_pipelines = pipelines
+        if kwargs.get("is_main_process", True):
+            for task, source in sources.items():
+                if source is not None:
+                    filename = str(pipelines[task]["impl"]).rsplit(".", 1)[0] + ".py"
+                    _write_text(os.path.join(save_directory, filename), source)
+            card = _source_file(self, "README.md")
+            target = os.path.join(save_directory, "README.md")
+            if card is not None and not os.path.exists(target) and _is_genebert_card(card):
+                with open(card, encoding="utf-8") as handle:
+                    _write_text(target, handle.read())
+        return result
+
+    def push_to_hub(self, repo_id: str, *args: Any, **kwargs: Any) -> Any:
+        """As [`PreTrainedModel.push_to_hub`], but a GeneBERT model card (from the repository being updated, or from
+        the folder the model was loaded from) is kept instead of transformers' generic card; the remote code and
+        the pipeline file travel as with `save_pretrained`."""
+        import tempfile
+
+        from huggingface_hub import ModelCard
+        from transformers.utils.hub import create_and_tag_model_card
+
+        if args:
+            raise TypeError("push_to_hub takes repo_id and keyword arguments only")
+        token = kwargs.get("token")
+        private = kwargs.get("private")
+        tags = kwargs.get("tags")
+        from huggingface_hub import HfApi
+
+        repo_id = HfApi().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        card = create_and_tag_model_card(repo_id, tags, token=token)
+        local = _source_file(self, "README.md")
+        if "genebert" not in (card.data.tags or []) and local is not None and _is_genebert_card(local):
+            card = ModelCard.load(local)
+            for tag in tags or ():
+                if tag not in (card.data.tags or []):
+                    card.data.tags = [*(card.data.tags or []), tag]
+        with tempfile.TemporaryDirectory() as work_dir:
+            self.save_pretrained(work_dir, max_shard_size=kwargs.get("max_shard_size", "50GB"))
+            card.save(os.path.join(work_dir, "README.md"))
+            return self._upload_modified_files(
+                work_dir,
+                repo_id,
+                files_timestamps={},
+                commit_message=kwargs.get("commit_message"),
+                token=token,
+                create_pr=kwargs.get("create_pr", False),
+                revision=kwargs.get("revision"),
+                commit_description=kwargs.get("commit_description"),
+            )
 
     @classmethod
     def from_dnabert(
@@ -686,6 +761,80 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         )
         model.eval()
         return (model, loading_info) if output_loading_info else model
+
+
+def _write_text(path: str, text: str) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _source_file(model: nn.Module, filename: str) -> str | None:
+    """`filename` in the folder (or cached Hub repository) the model was loaded from, or None."""
+    source = str(getattr(model.config, "_name_or_path", "") or "")
+    if not source:
+        return None
+    if os.path.isdir(source):
+        candidate = os.path.join(source, filename)
+        return candidate if os.path.isfile(candidate) else None
+    try:
+        from transformers.utils import cached_file
+
+        return cached_file(
+            source,
+            filename,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def _is_genebert_card(path: str) -> bool:
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(4096)
+    return head.startswith("---") and "- genebert" in head.split("\n---", 1)[0]
+
+
+_REMOTE_CODE_MARKER = "# === END OF HUB REMOTE CODE ==="
+
+
+def _pipeline_source(model: nn.Module, spec: Any) -> str | None:
+    """The source of the custom pipeline `spec` (`{"impl": "pipeline_genebert.Class", ...}`) of `model`'s config:
+    the file beside this module (remote code), in the folder the model came from, or of the registered class."""
+    import inspect
+
+    impl = str((spec or {}).get("impl", "")) if isinstance(spec, dict) else ""
+    if "." not in impl:
+        return None
+    filename = impl.rsplit(".", 1)[0] + ".py"
+    class_name = impl.rsplit(".", 1)[1]
+    here = os.path.dirname(os.path.abspath(__file__))
+    # beside this module (remote code), in the folder the model came from, genebert's own pipelines module
+    candidates = [
+        os.path.join(here, filename),
+        _source_file(model, filename),
+        os.path.join(here, "pipelines.py"),
+    ]
+    try:
+        from transformers.pipelines import PIPELINE_REGISTRY
+
+        for task in PIPELINE_REGISTRY.get_supported_tasks():
+            registered = PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl")
+            if getattr(registered, "__name__", None) == class_name:
+                candidates.append(inspect.getsourcefile(registered))
+    except (ImportError, AttributeError, TypeError):
+        pass
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            with open(candidate, encoding="utf-8") as handle:
+                text = handle.read()
+            if f"class {class_name}(" not in text:
+                continue
+            head, marker, _ = text.partition(_REMOTE_CODE_MARKER)
+            return (head.rstrip() + "\n") if marker else text
+    return None
 
 
 def _resolve_file(path_or_id: str | os.PathLike, filename: str) -> str | None:

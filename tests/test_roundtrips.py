@@ -1,0 +1,322 @@
+"""Round trips that must never break: resize / add_tokens then save and load; the loading contract of
+`from_pretrained`; re-saving an export (save_pretrained, push_to_hub to a loopback Hub, Trainer push) keeps the remote
+code, the pipeline and the project's card; a sequence-only export loads with torch + transformers alone (no timm)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_without_genebert
+from huggingface_hub import ModelCard
+from safetensors.torch import load_file, save_file
+from test_hub import HubStub, make_classifier
+
+from genebert import (
+    GeneBertConfig,
+    GeneBertForMaskedLM,
+    GeneBertForPreTraining,
+    GeneBertForSequenceClassification,
+    GeneBertTokenizer,
+)
+from genebert.hub import PIPELINE_FILE, REMOTE_CODE_FILES, export_for_hub
+from genebert.modeling_genebert import GeneBertLoadingError
+
+SEQUENCES = ["ACGTAGCATCGGATCTATCTATCGACACTTGGTTATCG", "TTGACAGCTAGCTCAGTCCTAGGTATAATGCTAGCNNACGT"]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    """An exported classifier (remote code, pipeline, card) and its reference logits."""
+    root = tmp_path_factory.mktemp("roundtrip")
+    model, tokenizer = make_classifier(3), GeneBertTokenizer(kmer=6)
+    out = export_for_hub(model, tokenizer, root / "export", repo_id="someone/genebert-promoter")
+    batch = tokenizer(SEQUENCES, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        np.save(root / "logits.npy", model(**batch).logits.numpy())
+    return out, root
+
+
+# ------------------------------------------------------------------------------------- vocabulary changes
+
+
+@pytest.mark.parametrize("model_class", [GeneBertForSequenceClassification, GeneBertForMaskedLM])
+def test_resize_with_pad_to_multiple_of_and_add_tokens_then_save_and_load(tmp_path, model_class):
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = GeneBertTokenizer(kmer=6)
+    assert tokenizer.add_tokens(["[VAR]"], special_tokens=True) == 1
+    model = model_class(GeneBertConfig.tiny(num_labels=2)).eval()
+    model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=8)
+    assert model.config.vocab_size == 4104  # 4101 k-mers and specials + [VAR], padded to a multiple of 8
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+
+    loaded = model_class.from_pretrained(tmp_path).eval()
+    reloaded_tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    assert loaded.config.vocab_size == 4104 and len(reloaded_tokenizer) == 4102
+    text = "ACGTACGTTAGC[VAR]GATTACAGATTACA"
+    ids = reloaded_tokenizer(text, return_tensors="pt")
+    assert tokenizer.convert_tokens_to_ids("[VAR]") in ids["input_ids"][0].tolist()
+    assert ids["input_ids"].tolist() == tokenizer(text, return_tensors="pt")["input_ids"].tolist()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**ids).logits, model(**ids).logits, rtol=1e-5, atol=1e-6)
+    # and through the Auto classes, as a user loads it
+    assert AutoModel.from_pretrained(tmp_path).get_input_embeddings().weight.shape[0] == 4104
+
+
+def test_config_refuses_a_vocabulary_that_does_not_fit_k():
+    with pytest.raises(ValueError, match="vocab_size 100 does not fit kmer=6"):
+        GeneBertConfig(kmer=6, vocab_size=100)
+    with pytest.raises(ValueError, match="another k"):
+        GeneBertConfig(kmer=5, vocab_size=4101)
+    assert GeneBertConfig(kmer=6, vocab_size=4104).vocab_size == 4104
+
+
+# ------------------------------------------------------------------------------------ loading contract
+
+
+def test_from_pretrained_strict_for_a_damaged_checkpoint_but_transformers_contract_on_request(tmp_path):
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(GeneBertConfig.tiny(num_motifs=8)).eval()
+    model.save_pretrained(tmp_path / "good")
+    weights = load_file(str(tmp_path / "good" / "model.safetensors"))
+    key = "bert.encoder.layer.0.output.dense.weight"
+    del weights[key]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((tmp_path / "good" / "config.json").read_text())
+    save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
+
+    with pytest.raises(GeneBertLoadingError, match=r"1 missing weight"):
+        GeneBertForPreTraining.from_pretrained(
+            broken
+        )  # the plain way: protection against half-loaded checkpoints
+    with pytest.raises(GeneBertLoadingError):
+        GeneBertForPreTraining.from_pretrained(broken, strict_loading=True, output_loading_info=True)
+    # asking for the report: transformers' contract (initialise, warn, report)
+    loaded, info = GeneBertForPreTraining.from_pretrained(broken, output_loading_info=True)
+    assert key in info["missing_keys"]
+    assert torch.isfinite(dict(loaded.named_parameters())[key]).all()
+    # an explicit state_dict is the caller's choice: missing weights are initialised
+    empty = GeneBertForPreTraining.from_pretrained(None, config=model.config, state_dict={})
+    assert not any(p.is_meta for p in empty.parameters())
+    explicit = GeneBertForPreTraining.from_pretrained(
+        None, config=model.config, state_dict=model.state_dict()
+    )
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(explicit.state_dict()[name], value, rtol=0, atol=0, msg=name)
+
+
+# ------------------------------------------------------------------------- re-saving and pushing an export
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_resaving_an_export_without_genebert_works_exactly_like_the_export(export, tmp_path):
+    """FRESH: without genebert, load the export with trust_remote_code, save model + tokenizer, and use the copy."""
+    out, root = export
+    resaved = tmp_path / "resaved"
+    run_without_genebert(
+        f"""
+        import json
+        import numpy as np
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+        source, target = {str(out)!r}, {str(resaved)!r}
+        model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True)
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
+
+        copy = AutoModelForSequenceClassification.from_pretrained(target, trust_remote_code=True).eval()
+        batch = tokenizer({SEQUENCES!r}, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            np.testing.assert_array_equal(copy(**batch).logits.numpy(), np.load({str(root / "logits.npy")!r}))
+        long_sequence = "ACGTTGCA" * 150
+        results = [
+            pipeline("dna-classification", model=path, trust_remote_code=True, device=-1)(long_sequence, stride=200)
+            for path in (source, target)
+        ]
+        assert results[0] == results[1], results
+        print("RESAVED OK")
+        """,
+        tmp_path,
+    )
+    assert _files(resaved) >= _files(out) - {".gitattributes"}
+    assert (resaved / PIPELINE_FILE).read_text() == (out / PIPELINE_FILE).read_text()
+    for name in REMOTE_CODE_FILES:
+        assert (resaved / name).read_text() == (out / name).read_text(), name
+    assert (resaved / "README.md").read_text() == (out / "README.md").read_text()  # the project's card
+    config = json.loads((resaved / "config.json").read_text())
+    assert config["custom_pipelines"] == json.loads((out / "config.json").read_text())["custom_pipelines"]
+
+
+def test_resaving_with_genebert_installed_keeps_the_pipeline(export, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    out, _ = export
+    model = AutoModelForSequenceClassification.from_pretrained(out)  # genebert's own class
+    assert type(model) is GeneBertForSequenceClassification
+    model.save_pretrained(tmp_path / "copy")
+    assert (tmp_path / "copy" / PIPELINE_FILE).read_text() == (out / PIPELINE_FILE).read_text()
+    assert "custom_pipelines" in json.loads((tmp_path / "copy" / "config.json").read_text())
+
+
+def _hub_env(httpserver) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        HF_ENDPOINT=httpserver.url_for("").rstrip("/"),
+        HF_HUB_OFFLINE="0",
+        HF_TOKEN="hf_test_token",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_ETAG_TIMEOUT="2",
+        HF_HUB_DOWNLOAD_TIMEOUT="2",
+    )
+    return env
+
+
+def _no_remote_card(httpserver, repo_id: str) -> None:
+    """The repository has no README yet: the Hub answers 404 EntryNotFound."""
+    from werkzeug import Response
+
+    def missing(request):
+        return Response("not found", status=404, headers={"X-Error-Code": "EntryNotFound"})
+
+    for method in ("HEAD", "GET"):
+        httpserver.expect_request(f"/{repo_id}/resolve/main/README.md", method=method).respond_with_handler(
+            missing
+        )
+
+
+def _run_pushing(code: str, httpserver, tmp_path: Path) -> str:
+    script = tmp_path / "push.py"
+    script.write_text(textwrap.dedent(code))
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env=_hub_env(httpserver),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_push_to_hub_keeps_remote_code_pipeline_and_card(export, tmp_path, httpserver):
+    """`model.push_to_hub` + `tokenizer.push_to_hub` of a loaded export, to a loopback Hub: the commit holds every
+    remote-code file, the pipeline and the project's card (transformers alone would write its generic card)."""
+    out, _ = export
+    repo = "someone/genebert-copy"
+    stub = HubStub(httpserver, "model", repo)
+    _no_remote_card(httpserver, repo)
+    _run_pushing(
+        f"""
+        import sys
+        sys.modules["genebert"] = None
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        model = AutoModelForSequenceClassification.from_pretrained({str(out)!r}, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained({str(out)!r}, trust_remote_code=True)
+        tokenizer.push_to_hub({repo!r})  # first: on this stub, every push finds no card on the "Hub"
+        model.push_to_hub({repo!r})
+        """,
+        httpserver,
+        tmp_path,
+    )
+    files = stub.committed_files()
+    assert {PIPELINE_FILE, "README.md", "config.json", "model.safetensors", *REMOTE_CODE_FILES} <= set(files)
+    assert files[PIPELINE_FILE] == (out / PIPELINE_FILE).read_bytes()
+    card = ModelCard(files["README.md"].decode())
+    assert "genebert" in card.data.tags and "## How to load" in card.text
+    assert card.text == ModelCard.load(out / "README.md").text
+
+
+def test_trainer_push_keeps_remote_code_and_pipeline(export, tmp_path, httpserver):
+    """`Trainer(push_to_hub=True).push_to_hub()` of a loaded export uploads the pipeline and all remote code."""
+    out, _ = export
+    repo = "someone/genebert-trained"
+    stub = HubStub(httpserver, "model", repo)
+    _no_remote_card(httpserver, repo)
+    _run_pushing(
+        f"""
+        import sys
+        sys.modules["genebert"] = None
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+        model = AutoModelForSequenceClassification.from_pretrained({str(out)!r}, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained({str(out)!r}, trust_remote_code=True)
+        args = TrainingArguments(
+            output_dir={str(tmp_path / "run")!r}, push_to_hub=True, hub_model_id={repo!r}, report_to="none",
+            use_cpu=True,
+        )
+        Trainer(model=model, args=args, processing_class=tokenizer).push_to_hub()
+        """,
+        httpserver,
+        tmp_path,
+    )
+    files = stub.committed_files()
+    assert {PIPELINE_FILE, "config.json", "model.safetensors", *REMOTE_CODE_FILES} <= set(files)
+    assert files[PIPELINE_FILE] == (out / PIPELINE_FILE).read_bytes()
+    assert "custom_pipelines" in json.loads(files["config.json"])
+
+
+# ----------------------------------------------------------------------------- torch + transformers only
+
+
+def test_sequence_only_export_loads_without_timm_and_genebert(export, tmp_path):
+    """FRESH: timm and genebert cannot be imported; the exported classifier (no region tower) loads through the Auto
+    classes and the pipeline with identical outputs."""
+    out, root = export
+    run_without_genebert(
+        f"""
+        import sys
+        sys.modules["timm"] = None
+        import numpy as np
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoModelForMaskedLM, AutoTokenizer, pipeline
+
+        path = {str(out)!r}
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
+        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True).eval()
+        batch = tokenizer({SEQUENCES!r}, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            np.testing.assert_array_equal(model(**batch).logits.numpy(), np.load({str(root / "logits.npy")!r}))
+        assert pipeline("dna-classification", model=path, trust_remote_code=True, device=-1)("ACGT" * 40)["label"]
+        assert "timm" not in sys.modules or sys.modules["timm"] is None
+        print("NO TIMM OK")
+        """,
+        tmp_path,
+    )
+
+
+def test_a_region_tower_without_timm_names_what_to_install(tmp_path):
+    torch.manual_seed(0)
+    GeneBertForPreTraining(GeneBertConfig.tiny(num_motifs=8)).save_pretrained(tmp_path / "pt")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['timm'] = None\n"
+            "from transformers import AutoModelForPreTraining\n"
+            f"AutoModelForPreTraining.from_pretrained({str(tmp_path / 'pt')!r}, trust_remote_code=True)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"HF_HUB_OFFLINE": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert "region tower, which needs timm: pip install timm" in result.stderr
