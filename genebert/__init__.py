@@ -42,6 +42,14 @@ AutoModelForSequenceClassification.register(GeneBertConfig, GeneBertForSequenceC
 AutoModelForMaskedLM.register(GeneBertConfig, GeneBertForMaskedLM, exist_ok=True)
 AutoModelForTokenClassification.register(GeneBertConfig, GeneBertForTokenClassification, exist_ok=True)
 
+# --- processor (issue 15): DNA of a sample's regions -> input_ids + region_matrix ---
+from transformers import AutoFeatureExtractor, AutoProcessor  # noqa: E402
+
+from .processing_genebert import GeneBertMotifFeatureExtractor, GeneBertProcessor  # noqa: E402
+
+AutoFeatureExtractor.register(GeneBertConfig, GeneBertMotifFeatureExtractor, exist_ok=True)
+AutoProcessor.register(GeneBertConfig, GeneBertProcessor, exist_ok=True)
+
 # --- pipelines (issue 7): importing registers the "dna-classification" task with transformers ---
 from .pipelines import DnaClassificationPipeline, embed  # noqa: E402
 
@@ -54,7 +62,9 @@ __all__ = [
     "GeneBertForSequenceClassification",
     "GeneBertForTokenClassification",
     "GeneBertModel",
+    "GeneBertMotifFeatureExtractor",
     "GeneBertPreTrainedModel",
+    "GeneBertProcessor",
     "GeneBertRegionEncoder",
     "GeneBertTokenizer",
     "__version__",

@@ -244,6 +244,7 @@ def build_model_card(
     eval_results: str | os.PathLike | Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
     language: str | None = None,
+    processor: Any = None,
 ) -> ModelCard:
     """A model card for a GeneBERT model: YAML metadata and the sections users need.
 
@@ -262,6 +263,8 @@ def build_model_card(
             defaults to the ``results`` of `training_dir`.
         tags: extra tags (``genomics``, ``dna``, ``genebert`` are always there).
         language: rarely useful for DNA; left out by default.
+        processor: the `GeneBertProcessor` shipped with a pre-training model (the card then shows how to go from DNA
+            to its inputs).
     """
     pipeline_tag, classifier = _task_of(model)
     config = model.config
@@ -323,11 +326,22 @@ def build_model_card(
             "matching."
         )
     load_class = "AutoModelForSequenceClassification" if classifier else "AutoModel"
+    has_region_tower = bool(
+        getattr(config, "classifier_use_regions", False) if classifier else getattr(config, "use_srm", False)
+    )
+    needs = "`torch`, `transformers` and `timm`" if has_region_tower else "`torch` and `transformers`"
+    why = (
+        "(timm builds the region tower)"
+        if has_region_tower
+        else "(`AutoModel`, the classifier and the pipeline need no timm; only a model with a region tower, "
+        "loaded with `AutoModelForPreTraining`, does)"
+    )
     lines += [
         "",
         "## How to load",
         "",
-        "With only `transformers` installed (the model code ships in this repository):",
+        f"With {needs} installed {why}, transformers 5.x (the model code ships in this repository; it refuses "
+        "older transformers with a one-line error):",
         "",
         "```python",
         f"from transformers import AutoTokenizer, {load_class}",
@@ -348,6 +362,22 @@ def build_model_card(
             "",
             f'classifier = pipeline("{PIPELINE_TASK}", model="{repo}", trust_remote_code=True)',
             'classifier("ACGT" * 400, stride=256, reverse_complement=True, aggregation="mean")',
+            "```",
+            "",
+        ]
+    if processor is not None:
+        extractor = processor.feature_extractor
+        lines += [
+            f"From DNA: the processor holds the {extractor.num_motifs} motifs of the training corpus and its statistics; "
+            f"give it the DNA of the {extractor.num_regions} consecutive accessible regions of a sample:",
+            "",
+            "```python",
+            "from transformers import AutoModelForPreTraining, AutoProcessor",
+            "",
+            f'processor = AutoProcessor.from_pretrained("{repo}", trust_remote_code=True)',
+            f'model = AutoModelForPreTraining.from_pretrained("{repo}", trust_remote_code=True)',
+            f'inputs = processor(regions, return_tensors="pt")  # regions: {extractor.num_regions} DNA strings',
+            "outputs = model(**inputs)  # MGM logits, NGSP logits, sequence-region similarities",
             "```",
             "",
         ]
@@ -414,7 +444,8 @@ def _recipe_lines(run: dict[str, Any] | None, datasets: list[str], base_model: s
     corpus = run["corpus"]
     if corpus:
         config = corpus.get("config", {})
-        cell_types = corpus.get("cell_types") or []
+        skipped = set(corpus.get("skipped_cell_types") or [])
+        cell_types = [c for c in corpus.get("cell_types") or [] if c not in skipped]
         lines.append(
             f"- Pre-training corpus: {len(cell_types)} cell types ({', '.join(map(str, cell_types[:8]))}"
             f"{', ...' if len(cell_types) > 8 else ''}), {corpus.get('num_motifs', '?')} motifs, "
@@ -464,12 +495,84 @@ def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, 
     return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
 
+def _raw_corpus_info(training_dir: str | os.PathLike | None) -> dict[str, Any]:
+    """``genebert_corpus.json`` of a run (or its latest checkpoint) as written, per-motif arrays included."""
+    if training_dir is None:
+        return {}
+    run = Path(training_dir)
+    latest = _latest_checkpoint(run) if run.is_dir() else None
+    for place in [run] + ([latest] if latest is not None else []):
+        value = _read_json(place / "genebert_corpus.json")
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def processor_for(
+    model: Any,
+    tokenizer: Any,
+    motifs: Any,
+    training_dir: str | os.PathLike | None = None,
+) -> Any:
+    """A `GeneBertProcessor` for a pre-training `model`: the tokenizer, and a motif feature extractor with the motif
+    set the model was trained on and its corpus statistics.
+
+    Args:
+        motifs: a `MotifSet`, or what `load_motifs` takes (``"JASPAR2018"``, a JASPAR / MEME / PFM file). The motifs
+            named in the model's config (``motif_names``, the region matrix's columns) are taken from it, in that
+            order; their fingerprint must match the corpus's when the run recorded it.
+        training_dir: the run directory (its ``genebert_corpus.json`` gives the region window and the fingerprint).
+
+    The standardisation statistics are the model's own (``region_encoder.motif_mean`` / ``motif_std``, set from the
+    corpus at training time).
+    """
+    from .genomics.corpus import default_region_window_bp
+    from .genomics.motifs import MotifSet, load_motifs
+    from .processing_genebert import GeneBertMotifFeatureExtractor, GeneBertProcessor
+
+    config = model.config
+    encoder = getattr(model, "region_encoder", None)
+    if encoder is None:
+        raise ValueError(f"{type(model).__name__} has no region tower: it needs no motif feature extractor")
+    motif_set = motifs if isinstance(motifs, MotifSet) else load_motifs(motifs)
+    info = _raw_corpus_info(training_dir)
+    names = getattr(config, "motif_names", None) or info.get("motif_names")
+    if names:
+        try:
+            motif_set = motif_set.subset(names)
+        except KeyError as error:
+            raise ValueError(
+                f"these motifs are not the ones the model was trained on: {error.args[0]}"
+            ) from None
+    if len(motif_set) != config.num_motifs:
+        raise ValueError(f"{len(motif_set)} motifs for a model with {config.num_motifs} motif columns")
+    expected = info.get("motif_fingerprint")
+    if expected and motif_set.fingerprint() != expected:
+        raise ValueError(
+            "these motifs are not the ones the model was trained on (fingerprint "
+            f"{motif_set.fingerprint()[:12]} vs the corpus's {str(expected)[:12]})"
+        )
+    corpus_config = info.get("config") or {}
+    extractor = GeneBertMotifFeatureExtractor.from_motif_set(
+        motif_set,
+        motif_mean=encoder.motif_mean.tolist(),
+        motif_std=encoder.motif_std.tolist(),
+        num_regions=config.num_regions,
+        region_window_bp=int(
+            corpus_config.get("region_window_bp") or default_region_window_bp(config.kmer, config.num_regions)
+        ),
+    )
+    return GeneBertProcessor(extractor, tokenizer)
+
+
 def export_for_hub(
     model: Any,
     tokenizer: Any,
     out_dir: str | os.PathLike,
     *,
     overwrite: bool = False,
+    motifs: Any = None,
+    processor: Any = None,
     **card_fields: Any,
 ) -> Path:
     """Write a self-contained Hub model repository for `model` and `tokenizer` to `out_dir`.
@@ -486,11 +589,18 @@ def export_for_hub(
         FileExistsError: `out_dir` exists, is not empty and `overwrite` is False.
         TypeError: an unknown card field.
     """
-    card = build_model_card(model, **card_fields)  # before any writing: unknown fields fail early
+    if processor is None and motifs is not None:
+        processor = processor_for(model, tokenizer, motifs, card_fields.get("training_dir"))
+    card = build_model_card(
+        model, processor=processor, **card_fields
+    )  # unknown fields fail before any writing
     out, temporary = _prepare_target(out_dir, overwrite)
     try:
         model.save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
+        if processor is not None:
+            processor.save_pretrained(temporary)  # the tokenizer, the motif feature extractor and their code
+        else:
+            tokenizer.save_pretrained(temporary)
         package = Path(__file__).parent
         for name in REMOTE_CODE_FILES:
             if not (temporary / name).exists():
@@ -745,6 +855,12 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         help="run output directory (default: CHECKPOINT or its parent)",
     )
     parser.add_argument("--eval-results", type=Path, default=None, help="JSON of eval_*/test_* metrics")
+    parser.add_argument(
+        "--motifs",
+        default=None,
+        help="pre-training models: the corpus's motifs (JASPAR2018 or a motif file), to ship a GeneBertProcessor "
+        "that turns DNA into the model's inputs",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
 
 
@@ -761,6 +877,11 @@ def cli_export(args: argparse.Namespace) -> int:
     else:
         tokenizer = GeneBertTokenizer(kmer=model.config.kmer)
     training_dir = args.training_dir or _default_training_dir(checkpoint)
+    if args.motifs is None and getattr(model, "region_encoder", None) is not None:
+        print(
+            "note: no --motifs given, so the export has no GeneBertProcessor: its users cannot build the "
+            "region_matrix from DNA"
+        )
     out = export_for_hub(
         model,
         tokenizer,
@@ -775,6 +896,7 @@ def cli_export(args: argparse.Namespace) -> int:
         base_model=args.base_model,
         training_dir=training_dir,
         eval_results=args.eval_results,
+        motifs=args.motifs,
     )
     print(f"{type(model).__name__} -> {out} ({', '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
@@ -821,6 +943,7 @@ __all__ = [
     "evaluation_metrics",
     "export_dataset",
     "export_for_hub",
+    "processor_for",
     "push",
     "push_dataset",
     "read_training_args",
