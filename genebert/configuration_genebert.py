@@ -12,6 +12,26 @@ from typing import Any
 
 from transformers import PretrainedConfig
 
+# This remote code targets transformers 5.x only. Outside that range it refuses to load, in one line, instead of
+# running with other semantics (transformers 4.x would load the tokenizer and silently drop [CLS] and [SEP]).
+SUPPORTED_TRANSFORMERS = ">=5.0,<6"
+
+
+def check_transformers_version(version: str | None = None) -> None:
+    """Raise `ImportError` (one line) unless the installed transformers is 5.x."""
+    import transformers
+
+    version = transformers.__version__ if version is None else version
+    major = version.split(".", 1)[0]
+    if not (major.isdigit() and int(major) == 5):
+        raise ImportError(
+            f"GeneBERT's model code needs transformers{SUPPORTED_TRANSFORMERS} (found {version}): "
+            f"pip install 'transformers{SUPPORTED_TRANSFORMERS}'"
+        )
+
+
+check_transformers_version()
+
 _SPECIAL_TOKEN_COUNT = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
 _REGION_INPUT_MODES = ("pad", "resize")
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")

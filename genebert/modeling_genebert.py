@@ -14,6 +14,11 @@ Architecture (Mo et al., 2021, arXiv 2110.05231):
 * ``GeneBertForSequenceClassification``: pooled [CLS] (optionally with projected region features) -> classifier.
 """
 
+# isort: off
+# First, so that a transformers outside 5.x is refused in one line before any 5.x-only import below fails.
+from .configuration_genebert import GeneBertConfig, kmer_vocab_size
+
+# isort: on
 import json
 import math
 import os
@@ -31,8 +36,6 @@ from transformers.models.bert.modeling_bert import BertLMPredictionHead, BertMod
 from transformers.processing_utils import Unpack
 from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
-
-from .configuration_genebert import GeneBertConfig, kmer_vocab_size
 
 logger = logging.get_logger(__name__)
 

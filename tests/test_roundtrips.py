@@ -320,3 +320,114 @@ def test_a_region_tower_without_timm_names_what_to_install(tmp_path):
     )
     assert result.returncode != 0
     assert "region tower, which needs timm: pip install timm" in result.stderr
+
+
+# ----------------------------------------------------------------------------------------- transformers range
+
+
+@pytest.mark.parametrize("version", ["4.57.6", "6.0.0"])
+def test_remote_code_refuses_transformers_outside_5x_in_one_line(export, tmp_path, version):
+    """FRESH: under a transformers that reports another major version, every remote-code entry point refuses with
+    one clear line; none loads and produces other ids (4.x would drop [CLS]/[SEP])."""
+    out, _ = export
+    result = run_without_genebert(
+        f"""
+        import sys
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+        # (importing transformers' pipelines replaces the module object in sys.modules: patch that one)
+        sys.modules["transformers"].__version__ = {version!r}
+
+        for load in (
+            lambda: AutoTokenizer.from_pretrained({str(out)!r}, trust_remote_code=True),
+            lambda: AutoConfig.from_pretrained({str(out)!r}, trust_remote_code=True),
+            lambda: AutoModelForSequenceClassification.from_pretrained({str(out)!r}, trust_remote_code=True),
+            lambda: pipeline("dna-classification", model={str(out)!r}, trust_remote_code=True),
+        ):
+            try:
+                load()
+            except ImportError as error:
+                print("REFUSED:", str(error).splitlines()[-1])
+            else:
+                raise SystemExit("loaded under transformers {version}")
+        """,
+        tmp_path,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("REFUSED:")]
+    expected = (
+        f"REFUSED: GeneBERT's model code needs transformers>=5.0,<6 (found {version}): "
+        "pip install 'transformers>=5.0,<6'"
+    )
+    assert lines == [expected] * 4, result.stdout
+
+
+def _transformers_4_python(tmp_path: Path) -> Path:
+    """A Python whose transformers is the latest 4.x (and whose torch/numpy are this venv's): a venv with transformers
+    4 installed from the package index, this interpreter's site-packages appended to its path. Cached in
+    $GENEBERT_TEST_CACHE (default ~/.cache/genebert)."""
+    import sysconfig
+
+    from hf_common_tests import cache_root
+
+    venv = cache_root() / "venv-transformers4"
+    python = venv / "bin" / "python"
+    if not (venv / ".complete").is_file():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=300)
+        installed = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "transformers>=4,<5"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if installed.returncode != 0:
+            pytest.skip(
+                f"transformers 4.x could not be installed from the package index: {installed.stderr[-300:]}"
+            )
+        site = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        Path(site, "zz_genebert_test_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        (venv / ".complete").write_text("ok\n")
+    return python
+
+
+@pytest.mark.slow
+def test_real_transformers_4x_refuses_the_export_in_one_line(export, tmp_path):
+    """The latest transformers 4.x (installed in a second venv) is outside the supported range: the exported remote
+    code refuses to load (tokenizer, config, model) with one line instead of producing other ids."""
+    out, _ = export
+    python = _transformers_4_python(tmp_path)
+    code = textwrap.dedent(
+        f"""
+        import transformers
+        assert transformers.__version__.startswith("4."), transformers.__version__
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+        for load in (AutoTokenizer, AutoConfig, AutoModelForSequenceClassification):
+            try:
+                load.from_pretrained({str(out)!r}, trust_remote_code=True)
+            except ImportError as error:
+                print("REFUSED:", str(error).splitlines()[-1])
+            else:
+                raise SystemExit(f"{{load.__name__}} loaded under transformers {{transformers.__version__}}")
+        print("VERSION:", transformers.__version__)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TRANSFORMERS_VERBOSITY="error")
+    result = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    version = next(line for line in result.stdout.splitlines() if line.startswith("VERSION:")).split()[-1]
+    refused = [line for line in result.stdout.splitlines() if line.startswith("REFUSED:")]
+    assert (
+        refused
+        == [
+            f"REFUSED: GeneBERT's model code needs transformers>=5.0,<6 (found {version}): "
+            "pip install 'transformers>=5.0,<6'"
+        ]
+        * 3
+    )
