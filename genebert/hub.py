@@ -677,6 +677,8 @@ def export_dataset(
                     {
                         "config_name": name,
                         "data_files": [{"split": "train", "path": f"corpus/{name}.parquet"}],
+                        # `load_dataset(repo)` without a name reads the regions (DNA + motif scores)
+                        **({"default": True} if name == "regions" else {}),
                     }
                 )
                 summary.append(f"| {name} | train | {table.num_rows:,} | {', '.join(table.column_names)} |")

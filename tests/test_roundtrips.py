@@ -285,7 +285,7 @@ def test_sequence_only_export_loads_without_timm_and_genebert(export, tmp_path):
         sys.modules["timm"] = None
         import numpy as np
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoModelForMaskedLM, AutoTokenizer, pipeline
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
         path = {str(out)!r}
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
@@ -294,6 +294,13 @@ def test_sequence_only_export_loads_without_timm_and_genebert(export, tmp_path):
         with torch.no_grad():
             np.testing.assert_array_equal(model(**batch).logits.numpy(), np.load({str(root / "logits.npy")!r}))
         assert pipeline("dna-classification", model=path, trust_remote_code=True, device=-1)("ACGT" * 40)["label"]
+        # the other sequence-only heads and standard pipelines (5 kb of DNA is truncated to one window)
+        from transformers import AutoModelForTokenClassification
+        assert AutoModelForTokenClassification.from_pretrained(path, trust_remote_code=True).num_labels == 2
+        fill = pipeline("fill-mask", model=path, trust_remote_code=True, device=-1)
+        assert len(fill("ACGTAGCATCGG[MASK]TCTATCTATCG", top_k=2)) == 2
+        features = pipeline("feature-extraction", model=path, trust_remote_code=True, device=-1)
+        assert tuple(features("ACGT" * 1250, return_tensors=True).shape)[:2] == (1, 512)
         assert "timm" not in sys.modules or sys.modules["timm"] is None
         print("NO TIMM OK")
         """,
