@@ -651,21 +651,19 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         the pipeline file travel as with `save_pretrained`."""
         import tempfile
 
-        from huggingface_hub import ModelCard
-        from transformers.utils.hub import create_and_tag_model_card
+        from transformers.utils import hub as transformers_hub
 
         if args:
             raise TypeError("push_to_hub takes repo_id and keyword arguments only")
         token = kwargs.get("token")
         private = kwargs.get("private")
         tags = kwargs.get("tags")
-        from huggingface_hub import HfApi
-
-        repo_id = HfApi().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
-        card = create_and_tag_model_card(repo_id, tags, token=token)
+        api = transformers_hub.hf_api() if hasattr(transformers_hub, "hf_api") else transformers_hub.HfApi()
+        repo_id = api.create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        card = transformers_hub.create_and_tag_model_card(repo_id, tags, token=token)
         local = _source_file(self, "README.md")
         if "genebert" not in (card.data.tags or []) and local is not None and _is_genebert_card(local):
-            card = ModelCard.load(local)
+            card = type(card).load(local)
             for tag in tags or ():
                 if tag not in (card.data.tags or []):
                     card.data.tags = [*(card.data.tags or []), tag]

@@ -438,3 +438,49 @@ def test_real_transformers_4x_refuses_the_export_in_one_line(export, tmp_path):
         ]
         * 3
     )
+
+
+def test_remote_code_files_import_only_each_other_torch_numpy_transformers():
+    """The Hub remote code imports the standard library, numpy, torch, transformers and each other at module level;
+    timm only inside a function (when a region tower is built); never genebert."""
+    import ast
+
+    import genebert
+
+    package = Path(genebert.__file__).parent
+    allowed = {"numpy", "torch", "transformers"}
+    local = {
+        ".configuration_genebert",
+        ".tokenization_genebert",
+        ".modeling_genebert",
+        ".processing_genebert",
+    }
+    for name in (
+        "configuration_genebert.py",
+        "modeling_genebert.py",
+        "tokenization_genebert.py",
+        "processing_genebert.py",
+    ):
+        tree = ast.parse((package / name).read_text())
+        top_level, nested = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = (
+                    [alias.name.split(".")[0] for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else ["." * node.level + (node.module or "").split(".")[0]]
+                )
+                (top_level if node in tree.body else nested).update(names)
+        outside = {
+            module
+            for module in top_level | nested
+            if module not in allowed | local | {"__future__"} and module not in sys.stdlib_module_names
+        }
+        # modeling: timm for the region tower, safetensors (a transformers dependency) to read DNABERT checkpoints
+        assert outside <= ({"timm", "safetensors"} if name == "modeling_genebert.py" else set()), (
+            name,
+            outside,
+        )
+        assert "safetensors" not in top_level, name
+        assert "timm" not in top_level, name
+        assert not any(module.startswith("genebert") for module in top_level | nested), name
