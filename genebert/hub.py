@@ -340,8 +340,8 @@ def build_model_card(
         "",
         "## How to load",
         "",
-        f"With {needs} installed {why}, transformers 5.x (the model code ships in this repository; it refuses "
-        "older transformers with a one-line error):",
+        f"With {needs} installed {why}; the model code ships in this repository and needs transformers>=5.0,<6 "
+        "(it refuses any other version with a one-line error):",
         "",
         "```python",
         f"from transformers import AutoTokenizer, {load_class}",
