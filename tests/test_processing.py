@@ -196,3 +196,31 @@ def test_export_of_a_pretraining_model_ships_the_processor(processor_and_corpus,
         """,
         tmp_path,
     )
+
+
+def test_cli_export_with_motifs_ships_the_processor(processor_and_corpus, corpus_inputs, tmp_path):
+    """`genebert export CHECKPOINT OUT --motifs FILE` of a pre-training checkpoint writes a loadable processor."""
+    from transformers import AutoProcessor
+
+    from genebert import cli
+    from genebert.training.trainer import corpus_info_from
+
+    processor, corpus, _ = processor_and_corpus
+    _, _, motif_file = corpus_inputs
+    config = GeneBertConfig.tiny(num_motifs=len(corpus.motif_names))
+    config.motif_names = corpus.motif_names
+    model = GeneBertForPreTraining(config)
+    model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
+    checkpoint = tmp_path / "checkpoint"
+    model.save_pretrained(checkpoint)
+    GeneBertTokenizer().save_pretrained(checkpoint)
+    (checkpoint / "genebert_corpus.json").write_text(json.dumps(corpus_info_from(corpus)))
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": 1}))
+    assert cli.main(["export", str(checkpoint), str(tmp_path / "out"), "--motifs", str(motif_file)]) == 0
+    loaded = AutoProcessor.from_pretrained(tmp_path / "out", trust_remote_code=True)
+    assert loaded.feature_extractor.motif_names == corpus.motif_names
+    np.testing.assert_allclose(loaded.feature_extractor.motif_mean, corpus.motif_mean, rtol=1e-6)
+    assert loaded.feature_extractor.region_window_bp == corpus.metadata["config"]["region_window_bp"]
+    rng = np.random.default_rng(2)
+    dna = ["".join(rng.choice(list("ACGT"), size=120)) for _ in range(10)]
+    np.testing.assert_array_equal(loaded(dna)["input_ids"], processor(dna)["input_ids"])
