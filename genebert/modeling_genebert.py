@@ -653,8 +653,21 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
 
         from transformers.utils import hub as transformers_hub
 
-        if args:
-            raise TypeError("push_to_hub takes repo_id and keyword arguments only")
+        known = {
+            "commit_message",
+            "commit_description",
+            "private",
+            "token",
+            "revision",
+            "create_pr",
+            "max_shard_size",
+            "tags",
+        }
+        if args or set(kwargs) - known:
+            raise TypeError(
+                f"push_to_hub takes repo_id and the keyword arguments {sorted(known)}; got {len(args)} positional "
+                f"argument(s) and {sorted(set(kwargs) - known)}"
+            )
         token = kwargs.get("token")
         private = kwargs.get("private")
         tags = kwargs.get("tags")
