@@ -32,7 +32,12 @@ from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, HfApi, Mod
 from .storage import replace_directory
 
 PAPER_URL = "https://arxiv.org/abs/2110.05231"
-REMOTE_CODE_FILES = ("configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py")
+REMOTE_CODE_FILES = (
+    "configuration_genebert.py",
+    "modeling_genebert.py",
+    "tokenization_genebert.py",
+    "alignment_genebert.py",  # imported by the tokenizer: offsets, per-base helpers
+)
 PIPELINE_FILE = "pipeline_genebert.py"
 PIPELINE_CLASS = "DnaClassificationPipeline"
 PIPELINE_TASK = "dna-classification"

@@ -452,6 +452,7 @@ def test_remote_code_files_import_only_each_other_torch_numpy_transformers():
     local = {
         ".configuration_genebert",
         ".tokenization_genebert",
+        ".alignment_genebert",
         ".modeling_genebert",
         ".processing_genebert",
     }
@@ -459,6 +460,7 @@ def test_remote_code_files_import_only_each_other_torch_numpy_transformers():
         "configuration_genebert.py",
         "modeling_genebert.py",
         "tokenization_genebert.py",
+        "alignment_genebert.py",
         "processing_genebert.py",
     ):
         tree = ast.parse((package / name).read_text())
