@@ -625,9 +625,11 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 "The code of the custom pipeline(s) %s was not found; they are left out of the saved config",
                 missing,
             )
-            self.config.custom_pipelines = {
-                t: spec for t, spec in pipelines.items() if t not in missing
-            } or None
+            kept = {t: spec for t, spec in pipelines.items() if t not in missing}
+            if kept:
+                self.config.custom_pipelines = kept
+            else:
+                del self.config.custom_pipelines
         try:
             result = super().save_pretrained(save_directory, *args, **kwargs)
         finally:

@@ -486,3 +486,15 @@ def test_remote_code_files_import_only_each_other_torch_numpy_transformers():
         assert "safetensors" not in top_level, name
         assert "timm" not in top_level, name
         assert not any(module.startswith("genebert") for module in top_level | nested), name
+
+
+def test_a_pipeline_whose_code_cannot_be_found_is_left_out_of_the_saved_config(tmp_path, caplog):
+    model = make_classifier(4)
+    model.config.custom_pipelines = {
+        "dna-other": {"impl": "pipeline_elsewhere.Missing", "pt": [], "type": "text"}
+    }
+    model.save_pretrained(tmp_path)
+    assert "custom_pipelines" not in json.loads((tmp_path / "config.json").read_text())
+    assert not (tmp_path / "pipeline_elsewhere.py").exists()
+    assert model.config.custom_pipelines  # the in-memory config is left as it was
+    assert "were not found" in caplog.text or "was not found" in caplog.text
