@@ -30,7 +30,11 @@ _LAZY: dict[str, str] = {
     "GeneBertForPreTraining": "modeling_genebert",
     "GeneBertForPreTrainingOutput": "modeling_genebert",
     "GeneBertForSequenceClassification": "modeling_genebert",
+    "GeneBertForMaskedLM": "modeling_genebert",
+    "GeneBertForTokenClassification": "modeling_genebert",
     "GeneBertRegionEncoder": "modeling_genebert",
+    "GeneBertMotifFeatureExtractor": "processing_genebert",
+    "GeneBertProcessor": "processing_genebert",
     "DnaClassificationPipeline": "pipelines",
     "embed": "pipelines",
     "GeneBertError": "errors",
@@ -49,15 +53,26 @@ def register_auto_classes() -> None:
     _registered = True
     from transformers import (
         AutoConfig,
+        AutoFeatureExtractor,
         AutoModel,
+        AutoModelForMaskedLM,
         AutoModelForPreTraining,
         AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoProcessor,
         AutoTokenizer,
     )
 
     from . import pipelines  # noqa: F401  (registers the "dna-classification" task)
     from .configuration_genebert import GeneBertConfig
-    from .modeling_genebert import GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertModel
+    from .modeling_genebert import (
+        GeneBertForMaskedLM,
+        GeneBertForPreTraining,
+        GeneBertForSequenceClassification,
+        GeneBertForTokenClassification,
+        GeneBertModel,
+    )
+    from .processing_genebert import GeneBertMotifFeatureExtractor, GeneBertProcessor
     from .tokenization_genebert import GeneBertTokenizer
 
     AutoConfig.register(GeneBertConfig.model_type, GeneBertConfig, exist_ok=True)
@@ -70,6 +85,10 @@ def register_auto_classes() -> None:
     AutoModelForSequenceClassification.register(
         GeneBertConfig, GeneBertForSequenceClassification, exist_ok=True
     )
+    AutoModelForMaskedLM.register(GeneBertConfig, GeneBertForMaskedLM, exist_ok=True)
+    AutoModelForTokenClassification.register(GeneBertConfig, GeneBertForTokenClassification, exist_ok=True)
+    AutoFeatureExtractor.register(GeneBertConfig, GeneBertMotifFeatureExtractor, exist_ok=True)
+    AutoProcessor.register(GeneBertConfig, GeneBertProcessor, exist_ok=True)
 
 
 def __getattr__(name: str) -> Any:
@@ -91,19 +110,23 @@ if TYPE_CHECKING:
     from .configuration_genebert import GeneBertConfig
     from .errors import GeneBertError, InputFileError
     from .modeling_genebert import (
+        GeneBertForMaskedLM,
         GeneBertForPreTraining,
         GeneBertForPreTrainingOutput,
         GeneBertForSequenceClassification,
+        GeneBertForTokenClassification,
         GeneBertModel,
         GeneBertPreTrainedModel,
         GeneBertRegionEncoder,
     )
     from .pipelines import DnaClassificationPipeline, embed
+    from .processing_genebert import GeneBertMotifFeatureExtractor, GeneBertProcessor
     from .tokenization_genebert import GeneBertTokenizer
 
 __all__ = [
     "CITATION", "PAPER_URL", "DnaClassificationPipeline", "GeneBertConfig", "GeneBertError",
-    "GeneBertForPreTraining", "GeneBertForPreTrainingOutput", "GeneBertForSequenceClassification",
-    "GeneBertModel", "GeneBertPreTrainedModel", "GeneBertRegionEncoder", "GeneBertTokenizer",
-    "InputFileError", "__version__", "embed", "register_auto_classes"
+    "GeneBertForMaskedLM", "GeneBertForPreTraining", "GeneBertForPreTrainingOutput",
+    "GeneBertForSequenceClassification", "GeneBertForTokenClassification", "GeneBertModel",
+    "GeneBertMotifFeatureExtractor", "GeneBertPreTrainedModel", "GeneBertProcessor", "GeneBertRegionEncoder",
+    "GeneBertTokenizer", "InputFileError", "__version__", "embed", "register_auto_classes",
 ]  # fmt: skip

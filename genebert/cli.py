@@ -429,8 +429,11 @@ def run_export(args: argparse.Namespace) -> int:
 
     card = {name: getattr(args, name) for name in ("repo_id", "model_name", "description", "license",
                                                     "dataset_name", "base_model", "eval_results")}  # fmt: skip
-    model, out = export_checkpoint(args.checkpoint, args.out, training_dir=args.training_dir,
+    model, out = export_checkpoint(args.checkpoint, args.out, training_dir=args.training_dir, motifs=args.motifs,
                                    overwrite=args.overwrite, datasets=args.dataset, **card)  # fmt: skip
+    if args.motifs is None and getattr(model, "region_encoder", None) is not None:
+        print("note: no --motifs given, so the export has no GeneBertProcessor: its users cannot build the "
+              "region_matrix from DNA")  # fmt: skip
     print(f"{type(model).__name__} -> {out} ({', '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
 
@@ -453,6 +456,9 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         help="run output directory (default: CHECKPOINT or its parent)",
     )
     add("--eval-results", type=Path, default=None, help="JSON of eval_*/test_* metrics")
+    add("--motifs", default=None,
+        help="pre-training models: the corpus's motifs (JASPAR2018 or a motif file), to ship a GeneBertProcessor "
+        "that turns DNA into the model's inputs")  # fmt: skip
     add("--overwrite", action="store_true", help="replace OUT if it exists")
 
 

@@ -12,6 +12,26 @@ from typing import Any
 
 from transformers import PretrainedConfig
 
+# This remote code targets transformers 5.x only. Outside that range it refuses to load, in one line, instead of
+# running with other semantics (transformers 4.x would load the tokenizer and silently drop [CLS] and [SEP]).
+SUPPORTED_TRANSFORMERS = ">=5.0,<6"
+
+
+def check_transformers_version(version: str | None = None) -> None:
+    """Raise `ImportError` (one line) unless the installed transformers is 5.x."""
+    import transformers
+
+    version = transformers.__version__ if version is None else version
+    major = version.split(".", 1)[0]
+    if not (major.isdigit() and int(major) == 5):
+        raise ImportError(
+            f"GeneBERT's model code needs transformers{SUPPORTED_TRANSFORMERS} (found {version}): "
+            f"pip install 'transformers{SUPPORTED_TRANSFORMERS}'"
+        )
+
+
+check_transformers_version()
+
 _SPECIAL_TOKEN_COUNT = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
 _REGION_INPUT_MODES = ("pad", "resize")
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
@@ -66,7 +86,8 @@ class GeneBertConfig(PretrainedConfig):
     Args:
         kmer (`int`, defaults to 6): k of the overlapping k-mer tokens (3..6). Sets `vocab_size` to 4**k + 5
             unless `vocab_size` is given explicitly.
-        vocab_size (`int`, *optional*): size of the token vocabulary; must equal 4**kmer + 5.
+        vocab_size (`int`, *optional*): size of the token embedding table; at least 4**kmer + 5 (larger after
+            `tokenizer.add_tokens` and `model.resize_token_embeddings(..., pad_to_multiple_of=...)`).
         hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, hidden_act, hidden_dropout_prob,
         attention_probs_dropout_prob, max_position_embeddings, type_vocab_size, initializer_range,
         layer_norm_eps, pad_token_id, classifier_dropout: as in [`BertConfig`].
@@ -150,9 +171,19 @@ class GeneBertConfig(PretrainedConfig):
         expected_vocab = kmer_vocab_size(kmer)
         if vocab_size is None:
             vocab_size = expected_vocab
-        elif vocab_size != expected_vocab:
+        elif (
+            isinstance(vocab_size, bool)
+            or not isinstance(vocab_size, int)
+            or vocab_size < expected_vocab
+            or vocab_size in {kmer_vocab_size(other) for other in range(3, 7) if other != kmer}
+        ):
+            # Larger is fine: tokens added with `tokenizer.add_tokens` and embeddings resized with
+            # `resize_token_embeddings(..., pad_to_multiple_of=...)` sit after the 4**k + 5 k-mer ids. Exactly the
+            # vocabulary of another k is the classic mix-up (a DNABERT-6 checkpoint with kmer=5) and is refused.
             raise ValueError(
-                f"vocab_size {vocab_size} does not match kmer={kmer} (expected {expected_vocab})"
+                f"vocab_size {vocab_size!r} does not fit kmer={kmer}: the k-mer vocabulary has {expected_vocab} "
+                "tokens (4**k + 5); vocab_size may be larger (added tokens, padding) but not smaller, nor the "
+                "vocabulary size of another k"
             )
         for name, value in (
             ("hidden_size", hidden_size),

@@ -14,26 +14,27 @@ Architecture (Mo et al., 2021, arXiv 2110.05231):
 * ``GeneBertForSequenceClassification``: pooled [CLS] (optionally with projected region features) -> classifier.
 """
 
-from __future__ import annotations
+# isort: off
+# First, so that a transformers outside 5.x is refused in one line before any 5.x-only import below fails.
+from .configuration_genebert import GeneBertConfig, kmer_vocab_size
 
+# isort: on
 import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import timm
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from transformers import initialization as init
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 from transformers.models.bert.modeling_bert import BertLMPredictionHead, BertModel, BertPreTrainedModel
-from transformers.utils import ModelOutput, logging
+from transformers.processing_utils import Unpack
+from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
-
-from .configuration_genebert import GeneBertConfig, kmer_vocab_size
 
 logger = logging.get_logger(__name__)
 
@@ -233,7 +234,19 @@ def _patch_size_of(backbone: nn.Module) -> tuple[int, int] | None:
 
 
 def _create_backbone(config: GeneBertConfig) -> tuple[nn.Module, tuple[int, int]]:
-    """Create the timm region backbone for `config` and return it with its `(height, width)` input size."""
+    """Create the timm region backbone for `config` and return it with its `(height, width)` input size.
+
+    timm is imported here, not at module level: sequence-only models (classifiers without a region tower, masked
+    LM, token classification, the encoder) load where only torch and transformers are installed.
+    """
+    try:
+        import timm
+    except ImportError as error:
+        raise ImportError(
+            "this GeneBERT model has a region tower, which needs timm: pip install timm (sequence-only GeneBERT "
+            "models do not need it)"
+        ) from error
+
     name = config.region_backbone
     kwargs: dict[str, Any] = dict(config.region_backbone_kwargs or {})
     kwargs.update(num_classes=0, in_chans=config.region_in_chans)
@@ -305,11 +318,13 @@ class GeneBertRegionEncoder(nn.Module):
         )
         self.register_buffer("motif_mean", torch.zeros(config.num_motifs), persistent=True)
         self.register_buffer("motif_std", torch.ones(config.num_motifs), persistent=True)
-        # timm initialises its own layers; GeneBertPreTrainedModel._init_weights must leave them alone (except to
-        # fill weights missing from a checkpoint and to recompute timm's non-persistent buffers after loading).
+        # GeneBertPreTrainedModel._init_weights initialises the backbone's layers with timm's ViT/Swin scheme (see
+        # _init_timm_module), in transformers' module order, so that a model built from the config and one whose
+        # weights are all missing from a checkpoint get the same values for the same seed. ImageNet weights loaded
+        # at construction are marked initialised and left alone.
         for module in self.backbone.modules():
             module._genebert_timm = True
-        if not _building_on_meta_device():
+        if not _building_on_meta_device() and _timm_pretrained_args(config.region_pretrained)[0]:
             # Not on the meta device (from_pretrained): there, loaded weights get the flag from the loader, and
             # weights missing from the checkpoint must stay unflagged so that they are materialised and initialised.
             for param in self.backbone.parameters():
@@ -516,22 +531,32 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 module.init_non_persistent_buffers()
 
     @classmethod
-    def from_pretrained(cls, *args: Any, strict_loading: bool = True, **kwargs: Any) -> Any:
+    def from_pretrained(cls, *args: Any, strict_loading: bool | None = None, **kwargs: Any) -> Any:
         """As [`PreTrainedModel.from_pretrained`], but a checkpoint that does not fit fails loudly.
 
         Heads differ between GeneBERT's classes (loading a pre-training checkpoint into
         `GeneBertForSequenceClassification` leaves `classifier.*` new and `cls.*` unused), which is normal and only
         logged: a head may be missing from the checkpoint as a whole, or be in it for a class without that head.
         Any other missing or unexpected weight (in the sequence tower, part of a head, a key a head does not have)
-        means the checkpoint is not what the caller thinks (another architecture, renamed keys, a truncated file):
-        it raises
-        `GeneBertLoadingError` naming the keys, unless `strict_loading=False` (then transformers' warning only).
+        means the checkpoint is not what the caller thinks (another architecture, renamed keys, a truncated file).
+
+        `strict_loading` decides what happens then:
+
+        * `None` (default): raise `GeneBertLoadingError` naming the keys when loading a checkpoint (a folder or Hub
+          id) the plain way. Follow transformers' contract instead (initialise the missing weights, drop the
+          unexpected ones, warn) when the caller passes an explicit `state_dict` (the weights are the caller's
+          choice) or asks for `output_loading_info=True` (the caller receives the report; the unexplained keys are
+          also logged as a warning).
+        * `True`: always raise. `False`: never raise (transformers' warning only).
+
         Mismatched shapes raise in transformers unless `ignore_mismatched_sizes=True`.
 
         Afterwards the timm backbone's non-persistent buffers are recomputed: `from_pretrained` builds the model on
         the meta device and fills them with uninitialised memory.
         """
         want_info = kwargs.pop("output_loading_info", False)
+        if strict_loading is None:
+            strict_loading = not want_info and kwargs.get("state_dict") is None
         model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
         model.init_non_persistent_buffers()
         tied = tied_weight_keys(model)
@@ -540,18 +565,20 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
             set(info.get("missing_keys", ())) - tied,
             info.get("unexpected_keys", ()),
         )
-        if strict_loading and any(unexplained.values()):
+        if any(unexplained.values()):
             source = args[0] if args else kwargs.get("pretrained_model_name_or_path")
-            raise GeneBertLoadingError(
-                f"{source} does not fit {cls.__name__}: "
-                + "; ".join(
-                    f"{len(keys)} {kind.replace('_keys', '')} weight(s) beyond whole task heads, e.g. {keys[:5]}"
-                    for kind, keys in unexplained.items()
-                    if keys
-                )
-                + ". Pass strict_loading=False to load it anyway (those weights are then initialised fresh or "
-                "dropped)."
+            message = f"{source} does not fit {cls.__name__}: " + "; ".join(
+                f"{len(keys)} {kind.replace('_keys', '')} weight(s) beyond whole task heads, e.g. {keys[:5]}"
+                for kind, keys in unexplained.items()
+                if keys
             )
+            if strict_loading:
+                raise GeneBertLoadingError(
+                    message
+                    + ". Pass strict_loading=False to load it anyway (those weights are then initialised "
+                    "fresh or dropped)."
+                )
+            logger.warning("%s; those weights were initialised fresh or dropped.", message)
         return (model, info) if want_info else model
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
@@ -564,16 +591,110 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                 module.backbone.set_grad_checkpointing(enable)
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> Any:
-        """As [`PreTrainedModel.save_pretrained`]; as remote code, `auto_map` lists every GeneBERT auto class so
-        that `AutoModel`, `AutoModelForPreTraining` and `AutoModelForSequenceClassification` all load the folder."""
+        """As [`PreTrainedModel.save_pretrained`], keeping what a GeneBERT repository needs beyond the weights.
+
+        * As remote code, `auto_map` lists every GeneBERT auto class, so that `AutoModel`, `AutoModelForPreTraining`,
+          `AutoModelForSequenceClassification`, `AutoModelForMaskedLM` and `AutoModelForTokenClassification` all
+          load the folder.
+        * A config with `custom_pipelines` (an exported classifier) gets its pipeline file (`pipeline_genebert.py`)
+          written beside it, so that `pipeline("dna-classification", ...)` works on the copy. The file comes from
+          beside this module (remote code), from the folder the model was loaded from, or from the registered
+          pipeline class (`import genebert`); when none is found the task is dropped from the saved config with a
+          warning rather than left pointing to a missing file.
+        * The model card (`README.md`) of the folder the model was loaded from is copied when it is a GeneBERT card
+          (tagged `genebert`) and the target has none.
+        """
         if self.is_remote_code():
             module = type(self).__module__.rsplit(".", 1)[-1]
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
-            for model_class in (GeneBertModel, GeneBertForPreTraining, GeneBertForSequenceClassification):
+            for model_class in (
+                GeneBertModel,
+                GeneBertForPreTraining,
+                GeneBertForSequenceClassification,
+                GeneBertForMaskedLM,
+                GeneBertForTokenClassification,
+            ):
                 if model_class._auto_class is not None:
                     auto_map.setdefault(model_class._auto_class, f"{module}.{model_class.__name__}")
             self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        pipelines = getattr(self.config, "custom_pipelines", None) or {}
+        sources = {task: _pipeline_source(self, spec) for task, spec in pipelines.items()}
+        missing = [task for task, source in sources.items() if source is None]
+        if missing:
+            logger.warning(
+                "The code of the custom pipeline(s) %s was not found; they are left out of the saved config",
+                missing,
+            )
+            kept = {t: spec for t, spec in pipelines.items() if t not in missing}
+            if kept:
+                self.config.custom_pipelines = kept
+            else:
+                del self.config.custom_pipelines
+        try:
+            result = super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            if missing:
+                self.config.custom_pipelines = pipelines
+        if kwargs.get("is_main_process", True):
+            for task, source in sources.items():
+                if source is not None:
+                    filename = str(pipelines[task]["impl"]).rsplit(".", 1)[0] + ".py"
+                    _write_text(os.path.join(save_directory, filename), source)
+            card = _source_file(self, "README.md")
+            target = os.path.join(save_directory, "README.md")
+            if card is not None and not os.path.exists(target) and _is_genebert_card(card):
+                with open(card, encoding="utf-8") as handle:
+                    _write_text(target, handle.read())
+        return result
+
+    def push_to_hub(self, repo_id: str, *args: Any, **kwargs: Any) -> Any:
+        """As [`PreTrainedModel.push_to_hub`], but a GeneBERT model card (from the repository being updated, or from
+        the folder the model was loaded from) is kept instead of transformers' generic card; the remote code and
+        the pipeline file travel as with `save_pretrained`."""
+        import tempfile
+
+        from transformers.utils import hub as transformers_hub
+
+        known = {
+            "commit_message",
+            "commit_description",
+            "private",
+            "token",
+            "revision",
+            "create_pr",
+            "max_shard_size",
+            "tags",
+        }
+        if args or set(kwargs) - known:
+            raise TypeError(
+                f"push_to_hub takes repo_id and the keyword arguments {sorted(known)}; got {len(args)} positional "
+                f"argument(s) and {sorted(set(kwargs) - known)}"
+            )
+        token = kwargs.get("token")
+        private = kwargs.get("private")
+        tags = kwargs.get("tags")
+        api = transformers_hub.hf_api() if hasattr(transformers_hub, "hf_api") else transformers_hub.HfApi()
+        repo_id = api.create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        card = transformers_hub.create_and_tag_model_card(repo_id, tags, token=token)
+        local = _source_file(self, "README.md")
+        if "genebert" not in (card.data.tags or []) and local is not None and _is_genebert_card(local):
+            card = type(card).load(local)
+            for tag in tags or ():
+                if tag not in (card.data.tags or []):
+                    card.data.tags = [*(card.data.tags or []), tag]
+        with tempfile.TemporaryDirectory() as work_dir:
+            self.save_pretrained(work_dir, max_shard_size=kwargs.get("max_shard_size", "50GB"))
+            card.save(os.path.join(work_dir, "README.md"))
+            return self._upload_modified_files(
+                work_dir,
+                repo_id,
+                files_timestamps={},
+                commit_message=kwargs.get("commit_message"),
+                token=token,
+                create_pr=kwargs.get("create_pr", False),
+                revision=kwargs.get("revision"),
+                commit_description=kwargs.get("commit_description"),
+            )
 
     @classmethod
     def from_dnabert(
@@ -665,6 +786,80 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         )
         model.eval()
         return (model, loading_info) if output_loading_info else model
+
+
+def _write_text(path: str, text: str) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _source_file(model: nn.Module, filename: str) -> str | None:
+    """`filename` in the folder (or cached Hub repository) the model was loaded from, or None."""
+    source = str(getattr(model.config, "_name_or_path", "") or "")
+    if not source:
+        return None
+    if os.path.isdir(source):
+        candidate = os.path.join(source, filename)
+        return candidate if os.path.isfile(candidate) else None
+    try:
+        from transformers.utils import cached_file
+
+        return cached_file(
+            source,
+            filename,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def _is_genebert_card(path: str) -> bool:
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(4096)
+    return head.startswith("---") and "- genebert" in head.split("\n---", 1)[0]
+
+
+_REMOTE_CODE_MARKER = "# === END OF HUB REMOTE CODE ==="
+
+
+def _pipeline_source(model: nn.Module, spec: Any) -> str | None:
+    """The source of the custom pipeline `spec` (`{"impl": "pipeline_genebert.Class", ...}`) of `model`'s config:
+    the file beside this module (remote code), in the folder the model came from, or of the registered class."""
+    import inspect
+
+    impl = str((spec or {}).get("impl", "")) if isinstance(spec, dict) else ""
+    if "." not in impl:
+        return None
+    filename = impl.rsplit(".", 1)[0] + ".py"
+    class_name = impl.rsplit(".", 1)[1]
+    here = os.path.dirname(os.path.abspath(__file__))
+    # beside this module (remote code), in the folder the model came from, genebert's own pipelines module
+    candidates = [
+        os.path.join(here, filename),
+        _source_file(model, filename),
+        os.path.join(here, "pipelines.py"),
+    ]
+    try:
+        from transformers.pipelines import PIPELINE_REGISTRY
+
+        for task in PIPELINE_REGISTRY.get_supported_tasks():
+            registered = PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl")
+            if getattr(registered, "__name__", None) == class_name:
+                candidates.append(inspect.getsourcefile(registered))
+    except (ImportError, AttributeError, TypeError):
+        pass
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            with open(candidate, encoding="utf-8") as handle:
+                text = handle.read()
+            if f"class {class_name}(" not in text:
+                continue
+            head, marker, _ = text.partition(_REMOTE_CODE_MARKER)
+            return (head.rstrip() + "\n") if marker else text
+    return None
 
 
 class GeneBertModel(GeneBertPreTrainedModel, BertModel):
@@ -779,7 +974,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
         labels: torch.Tensor | None = None,
         next_segment_label: torch.Tensor | None = None,
         return_full_prediction_logits: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> GeneBertForPreTrainingOutput:
         r"""
         Args:
@@ -926,7 +1121,7 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         region_matrix: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> SequenceClassifierOutput:
         r"""
         Args:
@@ -990,13 +1185,173 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         )
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Masked genome modelling and token classification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class GeneBertForMaskedLM(GeneBertPreTrainedModel):
+    """Sequence tower + the MGM head alone (`cls.predictions`, decoder tied to the k-mer embeddings), as
+    `BertForMaskedLM`: `AutoModelForMaskedLM` and the `fill-mask` pipeline.
+
+    Parameter names are those of `GeneBertForPreTraining`, so a pre-training checkpoint loads into it (its NGSP head,
+    region tower and projections are unused). Mask *nucleotides*, not single k-mers: a hidden base is visible in the
+    k - 1 neighbouring k-mers, so mask every k-mer that covers it (`GeneBertTokenizer.mask_bases` does) and read the
+    prediction per base (`GeneBertTokenizer.base_probabilities`).
+    """
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.bert = GeneBertModel(config, add_pooling_layer=False)
+        self.cls = GeneBertOnlyMLMHead(config)
+        self.post_init()
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> MaskedLMOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds: as in `BertModel`.
+            labels (`torch.LongTensor` of shape `(batch, sequence_length)`, *optional*): the original k-mer id at
+                masked positions, -100 elsewhere.
+
+        Returns:
+            [`MaskedLMOutput`]: `loss` `()` (mean cross-entropy over the positions with `labels != -100`) when `labels`
+            is given, `logits` `(batch, sequence_length, vocab_size)`, `hidden_states` / `attentions` on request.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.cls(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            labels = labels.to(logits.device)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.shape[-1]).float(), labels.view(-1), ignore_index=-100
+            )
+        return MaskedLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
+class GeneBertOnlyMLMHead(nn.Module):
+    """`cls.predictions`: BERT's LM head (transform + decoder tied to the k-mer embeddings)."""
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+
+    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
+        return self.predictions(sequence_output)
+
+
+class GeneBertForTokenClassification(GeneBertPreTrainedModel):
+    """Sequence tower + dropout + a linear head on every token (as `BertForTokenClassification`):
+    `AutoModelForTokenClassification`.
+
+    Tokens are overlapping k-mers, so token `i` of a sequence (position `i + 1` after [CLS]) covers bases `i` to
+    `i + k - 1`. For labels per base, label k-mers from base labels with `GeneBertTokenizer.kmer_labels_from_bases` and
+    turn k-mer scores back into per-base scores with `GeneBertTokenizer.scores_per_base` (the mean over the k-mers
+    covering each base).
+    """
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = GeneBertModel(config, add_pooling_layer=False)
+        dropout = (
+            config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> TokenClassifierOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds: as in `BertModel`.
+            labels (`torch.LongTensor` of shape `(batch, sequence_length)`, *optional*): a class per token, -100 for
+                tokens without a label ([CLS], [SEP], padding).
+
+        Returns:
+            [`TokenClassifierOutput`]: `loss` `()` when `labels` is given, `logits` `(batch, sequence_length,
+            num_labels)`, `hidden_states` / `attentions` on request.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            labels = labels.to(logits.device)
+            loss = F.cross_entropy(
+                logits.view(-1, self.num_labels).float(), labels.view(-1), ignore_index=-100
+            )
+        return TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
 # Writes "auto_map" and copies this file (and configuration_genebert.py) on save_pretrained: Hub remote code.
 GeneBertModel.register_for_auto_class("AutoModel")
 GeneBertForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 GeneBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+GeneBertForMaskedLM.register_for_auto_class("AutoModelForMaskedLM")
+GeneBertForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
 
 __all__ = [
-    "GeneBertForPreTraining", "GeneBertForPreTrainingOutput", "GeneBertForSequenceClassification",
-    "GeneBertLoadingError", "GeneBertModel", "GeneBertPreTrainedModel", "GeneBertRegionEncoder",
-    "clip_loss", "contrastive_loss", "gather_for_contrastive_loss"
-]  # fmt: skip
+    "GeneBertForMaskedLM",
+    "GeneBertForPreTraining",
+    "GeneBertForPreTrainingOutput",
+    "GeneBertForSequenceClassification",
+    "GeneBertForTokenClassification",
+    "GeneBertLoadingError",
+    "GeneBertModel",
+    "GeneBertPreTrainedModel",
+    "GeneBertRegionEncoder",
+    "clip_loss",
+    "contrastive_loss",
+    "gather_for_contrastive_loss",
+]

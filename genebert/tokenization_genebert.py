@@ -27,6 +27,8 @@ from transformers.tokenization_utils_base import (
     TruncationStrategy,
 )
 
+from .alignment_genebert import KmerAlignmentMixin
+
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.txt"}
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -161,7 +163,7 @@ class KmerEncoder:
         )  # pragma: no cover
 
 
-class GeneBertTokenizer(PreTrainedTokenizer):
+class GeneBertTokenizer(KmerAlignmentMixin, PreTrainedTokenizer):
     r"""Overlapping k-mer tokenizer for DNA, with DNABERT's vocabulary.
 
     ``"ACGTACG"`` with k=6 becomes ``[CLS] ACGTAC CGTACG [SEP]``. Pairs become ``[CLS] a [SEP] b [SEP]`` with
@@ -177,6 +179,11 @@ class GeneBertTokenizer(PreTrainedTokenizer):
             its k (the vectorised encoder relies on the arithmetic id order).
         kmer (`int`, *optional*): k, 3..6. Defaults to 6, or to the k of ``vocab_file``.
         model_max_length (`int`, defaults to 512): maximum number of tokens, special tokens included.
+        truncate_long_inputs (`bool`, defaults to True): truncate input longer than `model_max_length` tokens when a
+            call says nothing about `truncation` or `max_length` (transformers' standard pipelines need it).
+
+    Offsets (`return_offsets_mapping=True`: token `i` covers bases `(i, i + k)`), per-base labels and scores and
+    masked bases: see `alignment_genebert.KmerAlignmentMixin`.
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
@@ -187,9 +194,11 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         vocab_file: str | None = None,
         kmer: int | None = None,
         model_max_length: int = 512,
+        truncate_long_inputs: bool = True,
         **kwargs,
     ):
         vocab = self._load_or_build_vocab(vocab_file, kmer)
+        self.truncate_long_inputs = bool(truncate_long_inputs)
         self.kmer = len(vocab[-1])
         self.vocab: dict[str, int] = {token: index for index, token in enumerate(vocab)}
         self.ids_to_tokens: list[str] = vocab
@@ -202,6 +211,7 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         kwargs.setdefault("mask_token", "[MASK]")
         kwargs.setdefault("special_tokens_pattern", "cls_sep")
         kwargs.setdefault("clean_up_tokenization_spaces", False)
+        kwargs["truncate_long_inputs"] = self.truncate_long_inputs  # saved in tokenizer_config.json
         super().__init__(kmer=self.kmer, model_max_length=model_max_length, **kwargs)
 
     @staticmethod
@@ -312,7 +322,6 @@ class GeneBertTokenizer(PreTrainedTokenizer):
             self.convert_ids_to_tokens(list(token_ids), skip_special_tokens=False)
         )
 
-    # ---------------------------------------------------------------------------------- vectorised path
     def _encode_plus(
         self,
         text,

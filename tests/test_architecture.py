@@ -16,8 +16,8 @@ PACKAGE = REPO_ROOT / "genebert"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("basics", ("genebert", "genebert.errors", "genebert.storage")),
     ("genomics", ("genebert.genomics",)),
-    ("model", ("genebert.configuration_genebert", "genebert.tokenization_genebert", "genebert.modeling_genebert",
-               "genebert.pipelines")),
+    ("model", ("genebert.configuration_genebert", "genebert.alignment_genebert", "genebert.tokenization_genebert",
+               "genebert.processing_genebert", "genebert.modeling_genebert", "genebert.pipelines")),
     ("data", ("genebert.data",)),
     ("plots", ("genebert.figures",)),
     ("training", ("genebert.training",)),

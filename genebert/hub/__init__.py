@@ -22,6 +22,7 @@ from .export import (
     export_checkpoint,
     export_dataset,
     export_for_hub,
+    processor_for,
     push,
     push_dataset,
     remote_pipeline_source,
@@ -29,6 +30,6 @@ from .export import (
 
 __all__ = [
     "PIPELINE_FILE", "REMOTE_CODE_FILES", "build_model_card", "evaluation_metrics", "export_checkpoint",
-    "export_dataset", "export_for_hub", "push", "push_dataset", "read_training_args", "read_training_run",
+    "export_dataset", "export_for_hub", "processor_for", "push", "push_dataset", "read_training_args", "read_training_run",
     "remote_pipeline_source"
 ]  # fmt: skip

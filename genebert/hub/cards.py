@@ -13,7 +13,12 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .. import CITATION, PAPER_URL
 
-REMOTE_CODE_FILES = ("configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py")
+REMOTE_CODE_FILES = (
+    "configuration_genebert.py",
+    "modeling_genebert.py",
+    "tokenization_genebert.py",
+    "alignment_genebert.py",  # imported by the tokenizer: offsets, per-base helpers
+)
 PIPELINE_FILE = "pipeline_genebert.py"
 PIPELINE_CLASS = "DnaClassificationPipeline"
 PIPELINE_TASK = "dna-classification"
@@ -164,6 +169,7 @@ def build_model_card(
     eval_results: str | os.PathLike | Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
     language: str | None = None,
+    processor: Any = None,
 ) -> ModelCard:
     """A model card for a GeneBERT model: YAML metadata and the sections users need.
 
@@ -182,6 +188,8 @@ def build_model_card(
             defaults to the ``results`` of `training_dir`.
         tags: extra tags (``genomics``, ``dna``, ``genebert`` are always there).
         language: rarely useful for DNA; left out by default.
+        processor: the `GeneBertProcessor` shipped with a pre-training model (the card then shows how to go from DNA
+            to its inputs).
     """
     pipeline_tag, classifier = _task_of(model)
     config = model.config
@@ -243,11 +251,22 @@ def build_model_card(
             "matching."
         )
     load_class = "AutoModelForSequenceClassification" if classifier else "AutoModel"
+    has_region_tower = bool(
+        getattr(config, "classifier_use_regions", False) if classifier else getattr(config, "use_srm", False)
+    )
+    needs = "`torch`, `transformers` and `timm`" if has_region_tower else "`torch` and `transformers`"
+    why = (
+        "(timm builds the region tower)"
+        if has_region_tower
+        else "(`AutoModel`, the classifier and the pipeline need no timm; only a model with a region tower, "
+        "loaded with `AutoModelForPreTraining`, does)"
+    )
     lines += [
         "",
         "## How to load",
         "",
-        "With only `transformers` installed (the model code ships in this repository):",
+        f"With {needs} installed {why}; the model code ships in this repository and needs transformers>=5.0,<6 "
+        "(it refuses any other version with a one-line error):",
         "",
         "```python",
         f"from transformers import AutoTokenizer, {load_class}",
@@ -268,6 +287,22 @@ def build_model_card(
             "",
             f'classifier = pipeline("{PIPELINE_TASK}", model="{repo}", trust_remote_code=True)',
             'classifier("ACGT" * 400, stride=256, reverse_complement=True, aggregation="mean")',
+            "```",
+            "",
+        ]
+    if processor is not None:
+        extractor = processor.feature_extractor
+        lines += [
+            f"From DNA: the processor holds the {extractor.num_motifs} motifs of the training corpus and its statistics; "
+            f"give it the DNA of the {extractor.num_regions} consecutive accessible regions of a sample:",
+            "",
+            "```python",
+            "from transformers import AutoModelForPreTraining, AutoProcessor",
+            "",
+            f'processor = AutoProcessor.from_pretrained("{repo}", trust_remote_code=True)',
+            f'model = AutoModelForPreTraining.from_pretrained("{repo}", trust_remote_code=True)',
+            f'inputs = processor(regions, return_tensors="pt")  # regions: {extractor.num_regions} DNA strings',
+            "outputs = model(**inputs)  # MGM logits, NGSP logits, sequence-region similarities",
             "```",
             "",
         ]
@@ -334,7 +369,8 @@ def _recipe_lines(run: dict[str, Any] | None, datasets: list[str], base_model: s
     corpus = run["corpus"]
     if corpus:
         config = corpus.get("config", {})
-        cell_types = corpus.get("cell_types") or []
+        skipped = set(corpus.get("skipped_cell_types") or [])
+        cell_types = [c for c in corpus.get("cell_types") or [] if c not in skipped]
         lines.append(
             f"- Pre-training corpus: {len(cell_types)} cell types ({', '.join(map(str, cell_types[:8]))}"
             f"{', ...' if len(cell_types) > 8 else ''}), {corpus.get('num_motifs', '?')} motifs, "

@@ -21,6 +21,8 @@ from .cards import (
     PIPELINE_TASK,
     REMOTE_CODE_FILES,
     TAGS,
+    _latest_checkpoint,
+    _read_json,
     _task_of,
     build_model_card,
 )
@@ -45,12 +47,86 @@ def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, 
     return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
 
+def _raw_corpus_info(training_dir: str | os.PathLike | None) -> dict[str, Any]:
+    """``genebert_corpus.json`` of a run (or its latest checkpoint) as written, per-motif arrays included."""
+    if training_dir is None:
+        return {}
+    run = Path(training_dir)
+    latest = _latest_checkpoint(run) if run.is_dir() else None
+    for place in [run] + ([latest] if latest is not None else []):
+        value = _read_json(place / "genebert_corpus.json")
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def processor_for(
+    model: Any,
+    tokenizer: Any,
+    motifs: Any,
+    training_dir: str | os.PathLike | None = None,
+) -> Any:
+    """A `GeneBertProcessor` for a pre-training `model`: the tokenizer, and a motif feature extractor with the motif
+    set the model was trained on and its corpus statistics.
+
+    Args:
+        motifs: a `MotifSet`, or what `load_motifs` takes (``"JASPAR2018"``, a JASPAR / MEME / PFM file). The motifs
+            named in the model's config (``motif_names``, the region matrix's columns) are taken from it, in that
+            order; their fingerprint must match the corpus's when the run recorded it.
+        training_dir: the run directory (its ``genebert_corpus.json`` gives the region window and the fingerprint).
+
+    The standardisation statistics are the model's own (``region_encoder.motif_mean`` / ``motif_std``, set from the
+    corpus at training time).
+    """
+    from ..genomics.corpus import default_region_window_bp
+    from ..genomics.motifs import MotifSet, load_motifs
+    from ..processing_genebert import GeneBertMotifFeatureExtractor, GeneBertProcessor
+
+    config = model.config
+    encoder = getattr(model, "region_encoder", None)
+    if encoder is None:
+        raise ValueError(f"{type(model).__name__} has no region tower: it needs no motif feature extractor")
+    motif_set = motifs if isinstance(motifs, MotifSet) else load_motifs(motifs)
+    info = _raw_corpus_info(training_dir)
+    names = getattr(config, "motif_names", None) or info.get("motif_names")
+    if names:
+        try:
+            motif_set = motif_set.subset(names)
+        except KeyError as error:
+            raise ValueError(
+                f"these motifs are not the ones the model was trained on: {error.args[0]}"
+            ) from None
+    if len(motif_set) != config.num_motifs:
+        raise ValueError(f"{len(motif_set)} motifs for a model with {config.num_motifs} motif columns")
+    expected = info.get("motif_fingerprint")
+    if expected and motif_set.fingerprint() != expected:
+        raise ValueError(
+            "these motifs are not the ones the model was trained on (fingerprint "
+            f"{motif_set.fingerprint()[:12]} vs the corpus's {str(expected)[:12]})"
+        )
+    corpus_config = info.get("config") or {}
+    extractor = GeneBertMotifFeatureExtractor.from_motif_set(
+        motif_set,
+        motif_mean=encoder.motif_mean.tolist(),
+        motif_std=encoder.motif_std.tolist(),
+        num_regions=config.num_regions,
+        region_window_bp=int(
+            corpus_config.get("region_window_bp") or default_region_window_bp(config.kmer, config.num_regions)
+        ),
+        # corpora from before motif scopes scored whole regions
+        scope=corpus_config.get("motif_scope", "region" if corpus_config else "window"),
+    )
+    return GeneBertProcessor(extractor, tokenizer)
+
+
 def export_for_hub(
     model: Any,
     tokenizer: Any,
     out_dir: str | os.PathLike,
     *,
     overwrite: bool = False,
+    motifs: Any = None,
+    processor: Any = None,
     **card_fields: Any,
 ) -> Path:
     """Write a self-contained Hub model repository for `model` and `tokenizer` to `out_dir`.
@@ -67,11 +143,18 @@ def export_for_hub(
         FileExistsError: `out_dir` exists, is not empty and `overwrite` is False.
         TypeError: an unknown card field.
     """
-    card = build_model_card(model, **card_fields)  # before any writing: unknown fields fail early
+    if processor is None and motifs is not None:
+        processor = processor_for(model, tokenizer, motifs, card_fields.get("training_dir"))
+    card = build_model_card(
+        model, processor=processor, **card_fields
+    )  # unknown fields fail before any writing
     out, temporary = _prepare_target(out_dir, overwrite)
     try:
         model.save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
+        if processor is not None:
+            processor.save_pretrained(temporary)  # the tokenizer, the motif feature extractor and their code
+        else:
+            tokenizer.save_pretrained(temporary)
         package = Path(__file__).parent.parent
         for name in REMOTE_CODE_FILES:
             if not (temporary / name).exists():
@@ -148,6 +231,8 @@ def export_dataset(
                     {
                         "config_name": name,
                         "data_files": [{"split": "train", "path": f"corpus/{name}.parquet"}],
+                        # `load_dataset(repo)` without a name reads the regions (DNA + motif scores)
+                        **({"default": True} if name == "regions" else {}),
                     }
                 )
                 summary.append(f"| {name} | train | {table.num_rows:,} | {', '.join(table.column_names)} |")
@@ -308,6 +393,7 @@ def export_checkpoint(
     out_dir: str | os.PathLike,
     *,
     training_dir: str | os.PathLike | None = None,
+    motifs: Any = None,
     **card: Any,
 ) -> tuple[Any, Path]:
     """Export a checkpoint folder (a training run's output or one of its ``checkpoint-*``) with
@@ -331,4 +417,4 @@ def export_checkpoint(
     else:
         tokenizer = GeneBertTokenizer(kmer=model.config.kmer)
     run = training_dir or _default_training_dir(checkpoint)
-    return model, export_for_hub(model, tokenizer, out_dir, training_dir=run, **card)
+    return model, export_for_hub(model, tokenizer, out_dir, training_dir=run, motifs=motifs, **card)

@@ -253,7 +253,13 @@ def corpus_info_from(corpus) -> dict:
         "motif_std": corpus.motif_std.tolist(),
         "motif_fingerprint": metadata["motifs"]["fingerprint"],
         "genome_fingerprint": metadata["genome"]["fingerprint"],
-        "cell_types": metadata["accessibility"]["cell_types"],
+        # only the cell types that have samples (build-corpus skips those with too few regions)
+        "cell_types": [
+            c
+            for c in metadata["accessibility"]["cell_types"]
+            if c not in set(metadata.get("skipped_cell_types") or ())
+        ],
+        "skipped_cell_types": list(metadata.get("skipped_cell_types") or ()),
         "config": metadata["config"],
     }
 

@@ -145,6 +145,8 @@ def test_export_writes_a_self_contained_repository(exported):
         "AutoModel": "modeling_genebert.GeneBertModel",
         "AutoModelForPreTraining": "modeling_genebert.GeneBertForPreTraining",
         "AutoModelForSequenceClassification": "modeling_genebert.GeneBertForSequenceClassification",
+        "AutoModelForMaskedLM": "modeling_genebert.GeneBertForMaskedLM",
+        "AutoModelForTokenClassification": "modeling_genebert.GeneBertForTokenClassification",
     }
     assert config["custom_pipelines"] == {
         "dna-classification": {
@@ -210,6 +212,8 @@ def test_model_card_metadata_and_sections(exported):
         in text
     )
     assert "pip install genebert" in text
+    # what each use needs: a classifier without region tower loads with torch + transformers 5.x, no timm
+    assert "With `torch` and `transformers` installed" in text and "transformers>=5.0,<6" in text
     assert 'pipeline("dna-classification", model="someone/genebert-promoter", trust_remote_code=True)' in text
     assert "| learning_rate | 0.0003 |" in text  # read from training_args.json
     assert "| warmup_steps | 5 |" in text

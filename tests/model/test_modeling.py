@@ -639,6 +639,8 @@ def test_remote_code_load_in_fresh_process_without_genebert(tmp_path, config):
         "AutoModel",
         "AutoModelForPreTraining",
         "AutoModelForSequenceClassification",
+        "AutoModelForMaskedLM",
+        "AutoModelForTokenClassification",
     }
     assert {"configuration_genebert.py", "modeling_genebert.py"} <= set(os.listdir(tmp_path / "pretraining"))
     torch.save(
