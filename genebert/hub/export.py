@@ -43,10 +43,14 @@ def _is_export(path: Path) -> bool:
     return (path / "README.md").is_file() and (model or data)
 
 
+def _prepare_target_check(out_dir: str | os.PathLike, overwrite: bool) -> None:
+    claim_output(out_dir, "export", overwrite=overwrite, recognise=_is_export, option="the export folder")
+
+
 def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, Path]:
     """``out_dir`` (absolute) and a fresh temporary folder beside it. ``out_dir`` must be absent, empty or a previous
     export (`genebert.storage.claim_output`; a symlink or file is refused), or ``overwrite`` given."""
-    claim_output(out_dir, "export", overwrite=overwrite, recognise=_is_export, option="the export folder")
+    _prepare_target_check(out_dir, overwrite)
     out = Path(out_dir).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -331,6 +335,7 @@ def export_checkpoint(
     from ..tokenization_genebert import GeneBertTokenizer
 
     checkpoint = Path(checkpoint)
+    _prepare_target_check(out_dir, card.get("overwrite", False))  # before loading anything
     if not (checkpoint / "config.json").is_file():
         raise UsageError(f"{checkpoint} is not a model checkpoint (no config.json)")
     model = _model_class_for(checkpoint).from_pretrained(checkpoint)

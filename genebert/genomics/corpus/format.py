@@ -97,8 +97,8 @@ class CorpusConfig:
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.region_window_bp < self.kmer:
-            raise ValueError(
-                f"region_window_bp ({self.region_window_bp}) must be at least kmer ({self.kmer})"
+            raise UsageError(
+                f"--region-window-bp ({self.region_window_bp}) must be at least --kmer ({self.kmer})"
             )
 
 
