@@ -169,7 +169,9 @@ def test_resume_into_another_architecture_fails_loudly(tiny_corpus, tmp_path):
     out = tmp_path / "run"
     common, before = _interrupted_run(tiny_corpus, out)
     # other arguments: the checkpoint belongs to another run (its genebert_run.json), refused before loading
-    with pytest.raises(RunMismatchError, match=r'another run \(config_overrides: null -> "num_hidden_layers=1"\)'):
+    with pytest.raises(
+        RunMismatchError, match=r'another run \(config_overrides: null -> "num_hidden_layers=1"\)'
+    ):
         run_pretraining(
             [*common, "--config_overrides", "num_hidden_layers=1", "--resume_from_checkpoint", "latest"]
         )
