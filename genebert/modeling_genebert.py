@@ -471,9 +471,10 @@ def _unreadable_weights(source: Any, error: BaseException) -> GeneBertLoadingErr
         path = next(
             (os.path.join(path, f) for f in _WEIGHT_FILES if os.path.isfile(os.path.join(path, f))), path
         )
-    return GeneBertLoadingError(
-        f"{path}: cannot read the weights, the file is truncated or damaged ({error})"
-    )
+    why = "the file is truncated or damaged"
+    if name == "UnpicklingError":  # transformers reads .bin files with torch.load(weights_only=True)
+        why += ", or it is a pickle holding objects other than tensors (never unpickled)"
+    return GeneBertLoadingError(f"{path}: cannot read the weights, {why} ({str(error).splitlines()[0]})")
 
 
 # Modules that differ between GeneBERT's classes (key prefix -> head). A head may be absent from a checkpoint

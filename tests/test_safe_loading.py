@@ -270,3 +270,24 @@ def test_embed_accepts_a_pre_training_checkpoints_encoder(pretraining_checkpoint
     fasta.write_text(">a\nACGTACGTACGTAC\n>b\nTTTTGGGGCCCCAA\n")
     vectors = embed_fasta(str(model_dir), fasta, tmp_path / "e.npy", progress=False)
     assert vectors.shape == (2, GeneBertConfig.tiny().hidden_size) and np.isfinite(vectors).all()
+
+
+def test_a_pickle_with_code_is_refused_naming_the_file(pretraining_checkpoint, tmp_path):
+    """A ``pytorch_model.bin`` (DNABERT's format) is read with weights-only unpickling: an object that would run
+    code is refused, nothing runs, and the error names the file."""
+    import os
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_bytes((pretraining_checkpoint / "config.json").read_bytes())
+    weights = dict(load_file(pretraining_checkpoint / "model.safetensors"), payload=Payload())
+    torch.save(weights, model_dir / "pytorch_model.bin")
+    with pytest.raises(
+        GeneBertLoadingError, match=r"pytorch_model\.bin: cannot read the weights.*never unpickled"
+    ):
+        GeneBertForPreTraining.from_pretrained(model_dir)
+    assert not (tmp_path / "ran").exists()
