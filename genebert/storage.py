@@ -1,5 +1,6 @@
-"""Writing outputs safely: atomic writes, checks on output locations made before long jobs start writing, and
-atomic directory replacement.
+"""Writing outputs safely: atomic writes, checks on output locations made before long jobs start writing, guards
+that keep a tool from replacing what is not its own output (`claim_output`), one job per output (`output_lock`),
+strict JSON (`write_json`), and atomic directory replacement.
 
 A read-only, unwritable or too-full output location is reported up front with the path and the reason, instead
 of failing hours into a job. (Free space can still run out later, when something else fills the disk: every
