@@ -30,6 +30,7 @@ from .errors import GeneBertError, UsageError
 
 DEMO_FASTA = "chromvar_chr22_peaks.fa"
 MOTIFS_HELP = "pyjaspar release (e.g. JASPAR2018) or a JASPAR/MEME/PFM file"
+OVERWRITE_HELP = "replace --out even when it holds files that are not a previous output of this command"
 Arguments = Callable[[argparse.ArgumentParser], None]
 # genebert.pipelines' choices, repeated so that --help does not import torch (tests/test_cli.py pins them equal)
 AGGREGATIONS = ("mean", "max")
@@ -176,30 +177,36 @@ def run_build_corpus(args: argparse.Namespace) -> int:
     from .genomics.sequences import Genome
     from .genomics.tiles import tile_accessibility
 
+    if (
+        args.tile is not None and args.region_window_bp is None
+    ):  # the sequence tower reads whole tiles when they fit
+        args.region_window_bp = min(args.tile, default_region_window_bp(args.kmer, args.regions_per_sample))
+    fields = ("kmer", "region_window_bp", "regions_per_sample", "stride", "leftover", "max_ambiguous_fraction",
+              "chunk_size", "motif_dtype", "seed", "motif_scope")  # fmt: skip
+    config = CorpusConfig(
+        **{name: getattr(args, name) for name in fields}
+    )  # options checked before any input
+    shard = parse_shard(args.shard) if args.shard else None
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     with Genome(args.genome) as genome:
         sizes = dict(genome.sizes)
         given = bool(args.peaks or args.matrix_dir or args.h5ad)
         accessibility = _load_accessibility(args, sizes) if given or args.tile is None else None
         if args.tile is not None:
             accessibility = tile_accessibility(genome, args.tile, accessibility, min_tile_bp=args.kmer)
-            if args.region_window_bp is None:  # the sequence tower reads whole tiles when they fit
-                args.region_window_bp = min(
-                    args.tile, default_region_window_bp(args.kmer, args.regions_per_sample)
-                )
     motifs = load_motifs(args.motifs)
-    fields = ("kmer", "region_window_bp", "regions_per_sample", "stride", "leftover", "max_ambiguous_fraction",
-              "chunk_size", "motif_dtype", "seed", "motif_scope")  # fmt: skip
-    config = CorpusConfig(**{name: getattr(args, name) for name in fields})
     summary = build_corpus(
         args.genome,
         accessibility,
         motifs,
         args.out,
         config,
-        shard=parse_shard(args.shard) if args.shard else None,
+        shard=shard,
         workers=args.workers,
         device=args.device,
         progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     print(summary.format())
     return 0
@@ -241,19 +248,21 @@ def _build_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=None, help="scanner device, e.g. cuda (default: CPU)")
     add("--shard", default=None, metavar="I/N", help="build shard I of N (whole chromosomes)")
     add("--no-progress", action="store_true")
+    add("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def run_merge_corpus(args: argparse.Namespace) -> int:
     """Join the shards of a ``build-corpus --shard I/N`` build into one corpus."""
     from .genomics.corpus import merge_corpus
 
-    print(merge_corpus(args.shards, args.out).format())
+    print(merge_corpus(args.shards, args.out, overwrite=args.overwrite).format())
     return 0
 
 
 def _merge_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("shards", nargs="+", type=Path)
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def run_scan_motifs(args: argparse.Namespace) -> int:
@@ -340,7 +349,7 @@ def run_study(args: argparse.Namespace) -> int:
         print(f"wrote {write_reports(study, out, cache).markdown_path}")
         return 0
     command = "python run_scripts/run_study.py " + " ".join(shlex.quote(a) for a in args.argv)
-    summary = run_study(study, out, cache, args.data_root, command)
+    summary = run_study(study, out, cache, args.data_root, command, overwrite=args.overwrite)
     print(
         f"study {study.name}: {len(summary.ran)} cells run, {len(summary.skipped)} already done, "
         f"{len(summary.pretrained)} pre-trainings, {len(summary.reused_checkpoints)} reused; {summary.markdown_path}"
@@ -360,6 +369,7 @@ def _study_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (overrides the file)")
     add("--list", action="store_true", help="print the cells and whether they are done; run nothing")
     add("--report-only", action="store_true", help="rewrite results.md and the PNGs; run nothing")
+    add("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 # -------------------------------------------------------------------------------------- inference and Hub

@@ -54,7 +54,7 @@ def pretrain_and_evaluate(
         "corpus_dir": str(corpus_dir), "output_dir": str(output_dir), "preset": "tiny", "max_steps": steps,
         "per_device_train_batch_size": batch_size, "per_device_eval_batch_size": batch_size,
         "logging_steps": max(1, steps // 30), "eval_steps": max(1, steps // 5), "save_steps": steps, "seed": seed,
-        "disable_tqdm": True, **(extra_arguments or {}),
+        "disable_tqdm": True, "overwrite_output_dir": True, **(extra_arguments or {}),  # the demo's own folder
     }  # fmt: skip
     metrics = run_pretraining(*arguments_from_values(values))
     seconds = time.perf_counter() - started

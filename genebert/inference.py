@@ -26,10 +26,33 @@ def _load(model_path: str, model_class: Any, trust_remote_code: bool) -> tuple[A
     from . import register_auto_classes
 
     register_auto_classes()
-    model = model_class.from_pretrained(model_path, trust_remote_code=trust_remote_code)
+    model, info = model_class.from_pretrained(
+        model_path, trust_remote_code=trust_remote_code, output_loading_info=True
+    )
+    missing = sorted(info.get("missing_keys", ()))
+    if any(key.startswith("classifier.") for key in missing):
+        # a random head would give scores that look valid and differ on every run
+        raise UsageError(
+            f"{model_path} has no trained classifier (no classifier weights in its checkpoint): it is a "
+            "pre-training checkpoint. Fine-tune it first (genebert finetune --model_name_or_path ...), or use "
+            "`genebert embed` for its sequence embeddings"
+        )
+    untrained = [key for key in missing if not key.startswith(("pooler.", "bert.pooler."))]
+    if untrained:
+        raise UsageError(
+            f"{model_path} lacks {len(untrained)} encoder weight(s), e.g. {untrained[:3]}: its embeddings would "
+            "come from random weights"
+        )
     tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
     model.eval()
     return model, tokenizer
+
+
+def _check_output_file(out: Path, *names: Path) -> None:
+    """Refuse, before any work, an output that is (or would replace) a folder."""
+    for path in (out, *names):
+        if path.is_dir():
+            raise UsageError(f"--out {out}: {path} is a folder; give a file name")
 
 
 def predict_fasta(
@@ -57,6 +80,7 @@ def predict_fasta(
     from .pipelines import TASK, DnaClassificationPipeline
 
     out = Path(out)
+    _check_output_file(out)
     records = list(read_fasta(fasta))
     model, tokenizer = _load(model_path, AutoModelForSequenceClassification, trust_remote_code)
     if device is None:
@@ -110,6 +134,7 @@ def embed_fasta(
     suffix = out.suffix.lower()
     if suffix not in EMBEDDING_SUFFIXES:
         raise UsageError(f"--out must end in .npy or .parquet, got {out}")
+    _check_output_file(out, *([out.with_suffix(".ids.txt")] if suffix == ".npy" else []))
     records = list(read_fasta(fasta))
     model, tokenizer = _load(model_path, AutoModel, trust_remote_code)
     with tqdm(unit="window", disable=not progress, desc="embedding") as bar:

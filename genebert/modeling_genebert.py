@@ -371,6 +371,7 @@ class GeneBertRegionEncoder(nn.Module):
                 f"region_matrix must have shape (batch, {self.num_regions}, {self.num_motifs}), "
                 f"got {tuple(region_matrix.shape)}"
             )
+        check_finite_region_matrix(region_matrix)
         x = region_matrix.to(self.motif_mean.dtype)
         x = (x - self.motif_mean) / self.motif_std
         x = x.unsqueeze(1)  # (batch, 1, rows, cols)
@@ -440,6 +441,55 @@ class GeneBertLoadingError(ValueError):
 
     # a `genebert.errors.GeneBertError` (this file is Hub remote code and cannot import genebert)
     genebert_user_error = True
+
+
+class GeneBertInputError(ValueError):
+    """Model inputs that would turn into a meaningless result (e.g. a region matrix holding NaN)."""
+
+    genebert_user_error = True
+
+
+def check_finite_region_matrix(region_matrix: torch.Tensor) -> None:
+    """Raise `GeneBertInputError` when ``region_matrix`` holds NaN or infinite motif scores (they would spread to
+    every output and, in training, to every weight). Skipped while torch.compile traces the model."""
+    if torch.compiler.is_compiling() or not region_matrix.is_floating_point():
+        return
+    finite = torch.isfinite(region_matrix)
+    if not bool(finite.all()):
+        where = [int(i) for i in (~finite).nonzero()[0].tolist()]
+        raise GeneBertInputError(
+            f"region_matrix holds {int((~finite).sum())} non-finite value(s) (NaN or inf), the first at "
+            f"[sample, region, motif] = {where}: check the motif scores it was made from"
+        )
+
+
+# The files a checkpoint's weights are read from, first found first (transformers' order).
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def _unreadable_weights(source: Any, error: BaseException) -> GeneBertLoadingError | None:
+    """The `GeneBertLoadingError` naming the weights file for a damaged or truncated one, or None for other errors."""
+    name = type(error).__name__
+    damaged = name in ("SafetensorError", "UnpicklingError", "HeaderTooLarge") or (
+        isinstance(error, RuntimeError)
+        and any(s in str(error) for s in ("PytorchStreamReader", "zip archive"))
+    )
+    if not damaged:
+        return None
+    path = str(source)
+    if os.path.isdir(path):
+        path = next(
+            (os.path.join(path, f) for f in _WEIGHT_FILES if os.path.isfile(os.path.join(path, f))), path
+        )
+    why = "the file is truncated or damaged"
+    if name == "UnpicklingError":  # transformers reads .bin files with torch.load(weights_only=True)
+        why += ", or it is a pickle holding objects other than tensors (never unpickled)"
+    return GeneBertLoadingError(f"{path}: cannot read the weights, {why} ({str(error).splitlines()[0]})")
 
 
 # Modules that differ between GeneBERT's classes (key prefix -> head). A head may be absent from a checkpoint
@@ -557,7 +607,15 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         want_info = kwargs.pop("output_loading_info", False)
         if strict_loading is None:
             strict_loading = not want_info and kwargs.get("state_dict") is None
-        model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        try:
+            model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        except Exception as error:
+            damaged = _unreadable_weights(
+                args[0] if args else kwargs.get("pretrained_model_name_or_path"), error
+            )
+            if damaged is None:
+                raise
+            raise damaged from error
         model.init_non_persistent_buffers()
         tied = tied_weight_keys(model)
         unexplained = _unexplained_loading_keys(

@@ -29,8 +29,10 @@ import pytest
 import scipy.io
 import scipy.sparse
 
-from genebert.errors import InputFileError
+from genebert.errors import InputFileError, UsageError
 from genebert.genomics.sequences import Genome
+from genebert.modeling_genebert import GeneBertInputError, GeneBertLoadingError
+from genebert.storage import OutputExistsError, OutputLocationError
 
 OUT = "out"  # every call that writes is pointed at ROOT/out (or a file inside it)
 CHROM = "ACGTTGCAAC" * 60  # chr1, 600 bp
@@ -91,12 +93,17 @@ def genome(name: str = "genome.fa", content: str | bytes | None = None, index: b
     return write
 
 
-GOOD_PEAKS = text("peaks.bed", "chr1\t10\t200\nchr1\t300\t500\nchr2\t0\t100\n")
+# enough regions for a sample (a build that cannot make one is refused before reading the genome)
+GOOD_PEAKS = text(
+    "peaks.bed", "".join(f"chr1\t{i}\t{i + 40}\n" for i in range(0, 550, 50)) + "chr2\t0\t100\n"
+)
 GOOD_MOTIFS = text("motifs.jaspar", ">MA0001.1 A\nA [ 5 0 1 ]\nC [ 0 5 1 ]\nG [ 0 0 2 ]\nT [ 0 0 1 ]\n")
 GOOD_FASTA = text("seqs.fa", ">s1\nACGTACGTAC\n>s2\nTTTTGGGGCC\n")
 
 
-def build_corpus_cli(root: Path, *extra: str, genome_name: str = "genome.fa", motifs: str = "motifs.jaspar"):
+def build_corpus_cli(
+    root: Path, *extra: str, genome_name: str = "genome.fa", motifs: str = "motifs.jaspar", out: str = OUT
+):
     return cli(
         "build-corpus",
         "--genome",
@@ -104,12 +111,12 @@ def build_corpus_cli(root: Path, *extra: str, genome_name: str = "genome.fa", mo
         "--motifs",
         root / motifs,
         "--out",
-        root / OUT,
+        root / out,
         "--no-progress",
         "--chunk-size",
         "1",
         "--regions-per-sample",
-        "1",
+        "2",
         *extra,
     )
 
@@ -855,6 +862,255 @@ CASES = [
 ]
 
 
+# ------------------------------------------------------------------- outputs, options, corpora, models, labels
+# (issue 18: never delete a user's files, never turn bad data into a result that looks valid)
+REPO = Path(__file__).resolve().parents[1]
+USER_FILES = text("mine/thesis.txt", "three years of work\n")
+CORPUS_INPUTS = both(genome(), GOOD_PEAKS, GOOD_MOTIFS)
+
+
+def build_into(out: str, *extra: str):
+    return lambda root: build_corpus_cli(root, "--peaks", f"T={root / 'peaks.bed'}", *extra, out=out)
+
+
+def symlink(name: str, target: str) -> Callable[[Path], None]:
+    return lambda root: (root / name).symlink_to(root / target, target_is_directory=True)
+
+
+def option_case(id: str, reason: str, *extra: str, error: type[BaseException] = UsageError) -> Case:
+    return Case(f"option-{id}", CORPUS_INPUTS, build_into(OUT, *extra), None, None, reason, error)
+
+
+def output_case(id: str, write, call, reason: str, error: type[BaseException] = OutputExistsError) -> Case:
+    return Case(f"output-{id}", write, call, None, None, reason, error)
+
+
+def small_corpus(root: Path) -> None:
+    """A built corpus at ROOT/corpus (the input of the damaged-corpus cases)."""
+    CORPUS_INPUTS(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_corpus_cli(root, "--peaks", f"T={root / 'peaks.bed'}", out="corpus")
+
+
+REGIONS = "corpus/regions/regions-00000.arrow"
+
+
+def damaged_corpus(damage: Callable[[Path, bytearray], None]) -> Callable[[Path], None]:
+    """A corpus whose first region table is then damaged in place: ``damage(root, bytes)`` edits the bytes."""
+
+    def write(root: Path) -> None:
+        small_corpus(root)
+        table = root / REGIONS
+        data = bytearray(table.read_bytes())
+        damage(root, data)
+        table.write_bytes(bytes(data))
+
+    return write
+
+
+def _buffer_offset(data: bytearray, column: str, buffer: int) -> int:
+    """File offset of a column's data buffer in an uncompressed Arrow IPC stream (read zero-copy)."""
+    import pyarrow as pa
+
+    source = pa.py_buffer(bytes(data))
+    array = pa.ipc.open_stream(source).read_all().column(column).chunk(0)
+    if column == "motif_scores":
+        array = array.values
+    return array.buffers()[buffer].address - source.address
+
+
+def base_to_z(root: Path, data: bytearray) -> None:
+    data[_buffer_offset(data, "sequence", 2) + 7] = ord("Z")
+
+
+def base_to_other_base(root: Path, data: bytearray) -> None:
+    offset = _buffer_offset(data, "sequence", 2) + 7
+    data[offset] = ord("A") if data[offset] != ord("A") else ord("C")
+
+
+def score_to_nan(root: Path, data: bytearray) -> None:
+    import struct
+
+    offset = _buffer_offset(data, "motif_scores", 1)
+    data[offset : offset + 4] = struct.pack("<f", float("nan"))
+
+
+def truncate(root: Path, data: bytearray) -> None:
+    del data[len(data) // 2 :]
+
+
+def truncate_unrecorded(root: Path, data: bytearray) -> None:
+    """Truncated, in a corpus from before sizes were recorded (so pyarrow meets the truncation)."""
+    import json
+
+    truncate(root, data)
+    metadata = json.loads((root / "corpus/metadata.json").read_text())
+    del metadata["files"]
+    (root / "corpus/metadata.json").write_text(json.dumps(metadata))
+
+
+def other_window(root: Path, data: bytearray) -> None:
+    """The metadata of a build with another window (two builds mixed), the tables of this one."""
+    import json
+
+    metadata = json.loads((root / "corpus/metadata.json").read_text())
+    metadata["config"]["region_window_bp"] -= 100
+    (root / "corpus/metadata.json").write_text(json.dumps(metadata))
+
+
+def load(verify: str = "sizes"):
+    def call(root: Path):
+        from genebert.genomics.corpus import load_corpus
+
+        return load_corpus(root / "corpus", verify=verify)
+
+    return call
+
+
+def corpus_case(id: str, damage, reason: str, call=None, file: str = REGIONS) -> Case:
+    return Case(f"corpus-{id}", damaged_corpus(damage), call or load(), file, None, reason)
+
+
+def saved_model(kind: str = "classifier", damage: str | None = None) -> Callable[[Path], None]:
+    """A tiny GeneBERT model (with its tokenizer) at ROOT/model, optionally damaged, and a FASTA to score."""
+
+    def write(root: Path) -> None:
+        import torch
+
+        from genebert import (
+            GeneBertConfig,
+            GeneBertForPreTraining,
+            GeneBertForSequenceClassification,
+            GeneBertTokenizer,
+        )
+
+        torch.manual_seed(0)
+        if kind == "classifier":
+            model = GeneBertForSequenceClassification(GeneBertConfig.tiny(num_labels=2))
+        else:
+            model = GeneBertForPreTraining(GeneBertConfig.tiny(num_motifs=8))
+        model.save_pretrained(root / "model")
+        GeneBertTokenizer(kmer=6).save_pretrained(root / "model")
+        if damage == "truncate":
+            weights = root / "model" / "model.safetensors"
+            weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+        GOOD_FASTA(root)
+
+    return write
+
+
+def predict(out: str = f"{OUT}/p.tsv"):
+    return lambda root: cli("predict", "--model", root / "model", "--fasta", root / "seqs.fa", "--out", root / out,
+                            "--no-progress")  # fmt: skip
+
+
+def region_matrix_call(value: float):
+    def call(root: Path):
+        import torch
+
+        from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+
+        model = GeneBertForPreTraining(GeneBertConfig.tiny(num_motifs=8)).eval()
+        batch = GeneBertTokenizer(kmer=6)(["ACGTACGTAC"], ["TTGACAGGCTA"], return_tensors="pt")
+        regions = torch.randn(1, 10, 8)
+        regions[0, 2, 5] = value
+        return model(**batch, region_matrix=regions)
+
+    return call
+
+
+def finetune_labels(content: str, name: str = "train.csv"):
+    def call(root: Path):
+        return cli("finetune", "--train_file", root / name, "--output_dir", root / OUT, "--preset", "tiny")
+
+    return text(name, content), call
+
+
+def label_case(id: str, content: str, line: int | None, reason: str) -> Case:
+    write, call = finetune_labels(content)
+    return Case(f"label-{id}", write, call, "train.csv", line, reason)
+
+
+SEQ = "ACGTACGTAC"
+CASES += [
+    # output folders: refused before any work, the user's files untouched (were replaced or moved before the fix)
+    output_case("build-corpus-user-folder", both(CORPUS_INPUTS, USER_FILES), build_into("mine"),
+                r"--out .*mine already holds 1 entry \(thesis\.txt\), which is not a previous build-corpus output"),
+    output_case("build-corpus-shard-user-folder", both(CORPUS_INPUTS, USER_FILES),
+                build_into("mine", "--shard", "0/2"), r"mine already holds 1 entry \(thesis\.txt\)"),
+    output_case("build-corpus-regular-file", both(CORPUS_INPUTS, text("notes.txt", "x")), build_into("notes.txt"),
+                r"--out .*notes\.txt is a file, not a folder", OutputLocationError),
+    output_case("build-corpus-symlink", both(CORPUS_INPUTS, USER_FILES, symlink("link", "mine")),
+                build_into("link"), r"--out .*link is a symbolic link", OutputLocationError),
+    output_case("build-corpus-work-folder-not-ours", both(CORPUS_INPUTS, text(f"{OUT}.partial/thesis.txt", "x")),
+                build_into(OUT), r"out\.partial already holds 1 entry \(thesis\.txt\)"),
+    output_case("merge-corpus-user-folder", USER_FILES,
+                lambda root: cli("merge-corpus", "--out", root / "mine", root / "shard0"),
+                r"--out .*mine already holds 1 entry"),
+    output_case("export-user-folder", both(saved_model(), USER_FILES),
+                lambda root: cli("export", root / "model", root / "mine"),
+                r"the export folder .*mine already holds 1 entry \(thesis\.txt\)"),
+    output_case("export-symlink", both(saved_model(), USER_FILES, symlink("link", "mine")),
+                lambda root: cli("export", root / "model", root / "link"), "is a symbolic link", OutputLocationError),
+    output_case("study-user-folder", USER_FILES,
+                lambda root: cli("study", REPO / "run_scripts/studies/losses.yaml", "--preset", "tiny", "--out",
+                                 root / "mine"), r"--out .*mine already holds 1 entry"),
+    output_case("predict-out-is-a-folder", text(f"{OUT}.tsv/keep.txt", "x"), predict(f"{OUT}.tsv"),
+                r"--out .*out\.tsv is a folder; give a file name", UsageError),  # failed after all the scoring
+    output_case("embed-out-is-a-folder", text("e.npy/keep.txt", "x"),
+                lambda root: cli("embed", "--model", root / "model", "--fasta", root / "seqs.fa", "--out", root / "e.npy"),
+                r"e\.npy is a folder", UsageError),
+    output_case("embed-ids-file-is-a-folder", text("e.ids.txt/keep.txt", "x"),
+                lambda root: cli("embed", "--model", root / "model", "--fasta", root / "seqs.fa", "--out", root / "e.npy"),
+                r"e\.ids\.txt is a folder", UsageError),
+    # options, checked where they are parsed (a ZeroDivisionError, or a build that pre-training could not use)
+    option_case("regions-per-sample-0", r"--regions-per-sample must be an even number >= 2 .* got 0$",
+                "--regions-per-sample", "0"),
+    option_case("regions-per-sample-negative", r"--regions-per-sample .* got -4$", "--regions-per-sample", "-4"),
+    option_case("regions-per-sample-odd", r"--regions-per-sample .* got 3$", "--regions-per-sample", "3"),
+    option_case("kmer-9", r"--kmer must be 3, 4, 5 or 6 .* got 9", "--kmer", "9"),
+    option_case("kmer-2", r"--kmer must be 3, 4, 5 or 6 .* got 2", "--kmer", "2"),
+    option_case("region-window-0", r"--region-window-bp must be positive, got 0", "--region-window-bp", "0"),
+    option_case("region-window-below-kmer", r"--region-window-bp \(4\) must be at least --kmer \(6\)",
+                "--region-window-bp", "4"),
+    option_case("max-ambiguous-fraction", r"--max-ambiguous-fraction must be in \[0, 1\], got 2",
+                "--max-ambiguous-fraction", "2"),
+    option_case("shard-out-of-range", r"--shard 3/2: need 0 <= I < N", "--shard", "3/2"),
+    option_case("workers-0", r"--workers must be at least 1, got 0", "--workers", "0"),
+    option_case("zero-samples", r"no sample can be made: the largest cell type has 12 regions.*--regions-per-sample",
+                "--regions-per-sample", "20"),  # built a corpus of 0 samples before the fix
+    # damaged corpora: loaded silently, or errors naming no file, before the fix
+    corpus_case("base-turned-into-Z", base_to_z, r"region 0: the sequence holds a character outside the DNA"),
+    corpus_case("score-turned-into-NaN", score_to_nan, r"region 0: motif score nan is not finite"),
+    corpus_case("truncated-table", truncate, r"bytes, but the corpus metadata records .*: the table is truncated"),
+    corpus_case("truncated-table-without-recorded-sizes", truncate_unrecorded,
+                "not a readable Arrow table"),  # a pyarrow error naming no file before the fix
+    corpus_case("flipped-base-found-by-checksum", base_to_other_base, "sha256 differs from the corpus metadata",
+                load("checksums")),
+    corpus_case("mixed-window-sizes", other_window, r"region 0: the sequence is not \d+ bp long"),
+    corpus_case("pretrain-on-nan-scores", score_to_nan, "motif score nan is not finite",
+                lambda root: cli("pretrain", "--corpus_dir", root / "corpus", "--output_dir", root / OUT,
+                                 "--preset", "tiny", "--max_steps", "2")),  # trained to "loss 0" before the fix
+    # models
+    Case("model-truncated-safetensors", saved_model(damage="truncate"), predict(), None, None,
+         r"^\S+/model/model\.safetensors: cannot read the weights, the file is truncated", GeneBertLoadingError),
+    output_case("model-predict-with-a-pre-training-checkpoint", saved_model("pretraining"), predict(),
+                r"has no trained classifier .* pre-training checkpoint.*genebert embed", UsageError),
+    memory_case("model-region-matrix-nan", region_matrix_call(float("nan")),
+                r"region_matrix holds 1 non-finite value\(s\) .* \[0, 2, 5\]", GeneBertInputError),
+    memory_case("model-region-matrix-inf", region_matrix_call(float("inf")), "non-finite", GeneBertInputError),
+    # labels (two classes from "1" and "1.0", and "nan" a class, before the fix)
+    label_case("nan", f"sequence,label\n{SEQ},1\n{SEQ},0\n{SEQ},nan\n", 4, r"label 'nan' is not a class"),
+    label_case("infinite", f"sequence,label\n{SEQ},1\n{SEQ},-inf\n", 3, r"label '-inf' is not a class"),
+    label_case("one-class", f"sequence,label\n{SEQ},1\n{SEQ},1\n", None, r"every training label is '1'"),
+    label_case("one-and-one-point-zero-are-one-class", f"sequence,label\n{SEQ},1\n{SEQ},1.0\n{SEQ},+1e0\n", None,
+               r"every training label is '1'"),
+    Case("label-parquet-nan", parquet({"sequence": [SEQ, SEQ], "label": [1.0, float("nan")]}),
+         read_table("train.parquet"), "train.parquet", 2, r"label 'nan' is not a class"),
+]  # fmt: skip
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -893,7 +1149,9 @@ def test_enough_cases_per_format():
         key = case.id.split("-")[0]
         formats[key] = formats.get(key, 0) + 1
     assert len(CASES) >= 40
-    for key in ("fasta", "genome", "bed", "mtx", "h5ad", "motifs", "table", "vcf", "tokenizer", "pipeline"):
+    assert len(CASES) >= 127 + 25  # issue 18 added at least 25
+    for key in ("fasta", "genome", "bed", "mtx", "h5ad", "motifs", "table", "vcf", "tokenizer", "pipeline", "output",
+                "option", "corpus", "model", "label"):  # fmt: skip
         assert formats.get(key, 0) >= 2, (key, formats)
 
 

@@ -412,6 +412,7 @@ def test_disk_full_during_a_checkpoint_save_keeps_the_previous_one(tiny_corpus, 
             ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "30", "--output_dir", str(out)]
         )
     assert caught.value.errno == errno.ENOSPC
+    assert f"the disk holding {out} is full while writing checkpoint-20: it needs about" in str(caught.value)
     assert get_last_checkpoint(str(out)) == str(out / "checkpoint-10")
     state = json.loads((out / "checkpoint-10" / "trainer_state.json").read_text())
     assert state["global_step"] == 10
@@ -432,3 +433,227 @@ def test_training_output_checks_happen_before_training(tiny_corpus, tmp_path, mo
             ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "2", "--output_dir", str(out)]
         )
     assert not list(out.glob("checkpoint-*"))
+
+
+# ------------------------------------------------------------------------------------ locks (issue 18)
+
+HOLD_LOCK_CHILD = """
+import sys, time
+from genebert.storage import output_lock
+lock = output_lock(sys.argv[1], command="holder-of-the-lock").acquire()
+print("LOCKED", flush=True)
+time.sleep(600)
+"""
+
+
+def _lock_holder(tmp_path: Path, output: Path) -> subprocess.Popen:
+    script = tmp_path / "hold_lock.py"
+    script.write_text(HOLD_LOCK_CHILD)
+    child = subprocess.Popen([sys.executable, str(script), str(output)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "LOCKED"
+    return child
+
+
+def test_a_second_job_on_a_locked_output_fails_at_once_and_a_killed_holder_is_taken_over(
+    corpus_inputs, tiny_corpus, tmp_path
+):
+    """Another process holds the lock of an output: build-corpus and pre-training into it fail at once naming its
+    PID, and write nothing; once the holder is SIGKILLed (the kernel releases its flock), the lock is taken over."""
+    out, run = tmp_path / "corpus", tmp_path / "run"
+    holders = [_lock_holder(tmp_path, out), _lock_holder(tmp_path, run)]
+    try:
+        busy = rf"is being written by another genebert process \(PID {holders[0].pid}: holder-of-the-lock\)"
+        with pytest.raises(OutputLocationError, match=busy) as caught:
+            _build_in_process(corpus_inputs[0], out)
+        assert caught.value.errno == errno.EBUSY
+        busy = rf"another genebert process \(PID {holders[1].pid}: holder-of-the-lock\)"
+        with pytest.raises(OutputLocationError, match=busy):
+            run_pretraining(
+                ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "2", "--output_dir", str(run)]
+            )
+        assert not out.exists() and not (tmp_path / "corpus.partial").exists() and not run.exists()
+    finally:
+        for holder in holders:
+            holder.send_signal(signal.SIGKILL)
+            holder.wait(timeout=60)
+    # the stale lock (its files are still there) is taken over
+    assert (tmp_path / ".corpus.lock").exists() and (tmp_path / ".corpus.lock.pid").exists()
+    _build_in_process(corpus_inputs[0], out)
+    assert load_corpus(out).metadata["config"]["region_window_bp"] == 55
+    assert not list(tmp_path.glob(".corpus.lock*")), "the lock's files are removed when it is released"
+
+
+def test_concurrent_builds_into_one_output_do_not_mix(corpus_inputs, tmp_path):
+    """Two builds with different windows into one --out: the second fails at once; the corpus is the first's, with
+    one window size throughout (before the fix both shared OUT.partial and the result mixed 40 and 55 bp windows)."""
+    root, _, _ = corpus_inputs
+    out = tmp_path / "corpus"
+    child = _corpus_child(tmp_path, root, out, 40, 0.05)  # slowed: still building when the second one starts
+    assert child.stdout.readline().strip() == "START", child.stderr.read()
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".corpus.lock.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(OutputLocationError, match=rf"PID {child.pid}"):
+        _build_in_process(root, out, window=55)
+    assert child.wait(timeout=300) == 0, child.stderr.read()
+    corpus = load_corpus(out)
+    assert corpus.metadata["config"]["region_window_bp"] == 40
+    assert {len(sequence) for sequence in corpus.regions["sequence"]} == {40}
+
+
+def test_a_previous_corpus_is_replaced_but_a_users_folder_only_with_overwrite(corpus_inputs, tmp_path):
+    root, _, _ = corpus_inputs
+    out = tmp_path / "corpus"
+    _build_in_process(root, out)
+    (out / ".genebert-output.json").unlink()  # a corpus written before output markers is recognised too
+    _build_in_process(root, out, window=40)
+    assert load_corpus(out).metadata["config"]["region_window_bp"] == 40
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("keep me")
+    with pytest.raises(OutputLocationError, match=r"already holds 1 entry \(thesis\.txt\)"):
+        _build_in_process(root, mine)
+    assert (mine / "thesis.txt").read_text() == "keep me"
+    with Genome(root / "genome.fa") as genome:
+        sizes = dict(genome.sizes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        build_corpus(root / "genome.fa", acc.from_peak_files({"alpha": root / "alpha.bed"}, sizes),
+                     load_motifs(root / "motifs.jaspar"), mine, CorpusConfig(chunk_size=8), progress=False,
+                     overwrite=True)  # fmt: skip
+    assert not (mine / "thesis.txt").exists() and load_corpus(mine).regions.num_rows > 0
+
+
+# ------------------------------------------------------------------------ runs and disks (issue 18)
+
+
+def _train(tiny_corpus: Path, out: Path, *extra: str) -> dict:
+    return run_pretraining(
+        ["--corpus_dir", str(tiny_corpus), *TRAIN, "--max_steps", "4", "--save_steps", "2", "--save_total_limit", "2",
+         "--output_dir", str(out), *extra]
+    )  # fmt: skip
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_run_only_resumes_and_overwrites_its_own_checkpoints(tiny_corpus, tmp_path):
+    from genebert.storage import OutputExistsError
+    from genebert.training.runs import RunMismatchError, read_run
+
+    out = tmp_path / "run"
+    _train(tiny_corpus, out)
+    shutil.rmtree(out / "checkpoint-4")  # as if killed after step 2's checkpoint
+    identity = read_run(out)
+    assert read_run(out / "checkpoint-2") == identity and identity["seed"] == 5
+    before = _tree(out)
+    # resuming with other arguments: refused, naming them, before anything is written
+    with pytest.raises(RunMismatchError, match=r"belongs to another run \(learning_rate: 0\.001 -> 0\.002\)"):
+        _train(tiny_corpus, out, "--learning_rate", "0.002", "--resume_from_checkpoint", "latest")
+    with pytest.raises(RunMismatchError, match=r"seed: 5 -> 6"):
+        _train(tiny_corpus, out, "--seed", "6", "--resume_from_checkpoint", str(out / "checkpoint-2"))
+    # a new run into this folder: refused (it would rotate these checkpoints away)
+    with pytest.raises(
+        OutputExistsError, match=r"holds another run's checkpoints \(learning_rate: 0\.001 -> 0\.002"
+    ):
+        _train(tiny_corpus, out, "--learning_rate", "0.002")
+    assert _tree(out) == before
+    # the same run resumes, also extended (max_steps and the saving cadence are not part of its identity)
+    _train(tiny_corpus, out, "--resume_from_checkpoint", "latest", "--max_steps", "6", "--logging_steps", "2")
+    assert read_run(out / "checkpoint-6") == identity
+    # --overwrite_output_dir: the other run's checkpoints go, this run's identity replaces it
+    _train(tiny_corpus, out, "--learning_rate", "0.002", "--overwrite_output_dir")
+    assert read_run(out)["arguments"]["learning_rate"] == 0.002
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert json.loads((out / "training_args.json").read_text())["learning_rate"] == 0.002
+
+
+def test_a_folder_of_user_files_is_not_a_training_output(tiny_corpus, tmp_path):
+    from genebert.storage import OutputExistsError
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.txt").write_text("keep me")
+    with pytest.raises(OutputExistsError, match=r"holds files that are not a training run's \(thesis\.txt"):
+        _train(tiny_corpus, out)
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.txt"]
+    _train(
+        tiny_corpus, out, "--save_strategy", "no", "--overwrite_output_dir"
+    )  # written beside, nothing deleted
+    assert (out / "thesis.txt").read_text() == "keep me" and (out / "model.safetensors").is_file()
+
+
+def test_a_non_finite_loss_stops_training_naming_the_step_and_terms(tiny_corpus, tmp_path, monkeypatch):
+    """Before the fix a NaN loss was logged as 0 and the saved weights were NaN."""
+    from genebert import GeneBertForPreTraining
+    from genebert.training.trainer import NonFiniteLossError
+
+    original, calls = GeneBertForPreTraining.forward, {"n": 0}
+
+    def goes_nan(self, *args, **kwargs):
+        output = original(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] >= 3:  # the third training batch
+            output.mgm_loss = output.mgm_loss * float("nan")
+            output.loss = output.loss * float("nan")
+        return output
+
+    monkeypatch.setattr(GeneBertForPreTraining, "forward", goes_nan)
+    out = tmp_path / "run"
+    with pytest.raises(
+        NonFiniteLossError, match=r"training loss is nan at step 3 \(mgm nan, ngsp [0-9.]+, srm [0-9.]+\)"
+    ):
+        _train(tiny_corpus, out)
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2"]  # the last good one, intact
+    assert not (out / "model.safetensors").exists() and not (out / "all_results.json").exists()
+
+
+def test_a_full_disk_during_a_checkpoint_names_the_path_and_the_bytes(tiny_corpus, tmp_path, monkeypatch):
+    """torch reports a full disk as ``RuntimeError: basic_ios::clear: iostream error``; it becomes one line."""
+    import torch
+
+    out = tmp_path / "run"
+    original, state = torch.save, {"full": False}
+
+    def full(obj, target, *args, **kwargs):
+        if "checkpoint-4" in str(target):
+            state["full"] = True
+            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos; basic_ios::clear: "
+                               "iostream error")  # fmt: skip
+        return original(obj, target, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full)
+    usage = shutil.disk_usage(tmp_path)
+    real_usage = shutil.disk_usage
+
+    def little_left(path):  # the up-front check passed; by step 4 the disk has filled up
+        return usage._replace(free=1024) if state["full"] and Path(path) == out else real_usage(path)
+
+    monkeypatch.setattr("genebert.storage.shutil.disk_usage", little_left)
+    with pytest.raises(OutputLocationError, match=rf"the disk holding {out} is full while writing checkpoint-4: "
+                       r"it needs about [0-9.]+ MiB and has 0\.0 MiB free") as caught:  # fmt: skip
+        _train(tiny_corpus, out)
+    assert caught.value.errno == errno.ENOSPC
+    assert get_last_checkpoint(str(out)) == str(out / "checkpoint-2")
+
+
+def test_the_space_check_counts_every_checkpoint_kept():
+    from types import SimpleNamespace
+
+    import torch
+
+    from genebert.training.runs import checkpoint_space_needed
+
+    model = torch.nn.Linear(10, 10)  # 110 float32 weights
+    weights = 110 * 4
+    args = SimpleNamespace(save_strategy="steps", save_steps=10, save_total_limit=3, load_best_model_at_end=False,
+                           max_steps=100)  # fmt: skip
+    assert (
+        checkpoint_space_needed(model, args) == 4 * 3 * weights + weights
+    )  # 3 kept + 1 before rotation, + final
+    assert checkpoint_space_needed(model, args, steps=20) == 2 * 3 * weights + weights
+    args.load_best_model_at_end = True
+    assert checkpoint_space_needed(model, args) == 5 * 3 * weights + weights
+    args.save_strategy = "no"
+    assert checkpoint_space_needed(model, args) == weights

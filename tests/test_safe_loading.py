@@ -252,3 +252,42 @@ def test_a_model_for_other_motifs_is_refused(tiny_corpus, tmp_path, names, messa
             ]
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_embed_accepts_a_pre_training_checkpoints_encoder(pretraining_checkpoint, tmp_path):
+    """Issue 18: `predict` refuses a pre-training checkpoint (no trained classifier, tested in test_bad_inputs.py);
+    `embed` deliberately uses its sequence encoder."""
+    import numpy as np
+
+    from genebert.inference import embed_fasta
+
+    model_dir = tmp_path / "model"
+    for file in pretraining_checkpoint.iterdir():
+        (model_dir / file.name).parent.mkdir(exist_ok=True)
+        (model_dir / file.name).write_bytes(file.read_bytes())
+    GeneBertTokenizer(kmer=6).save_pretrained(model_dir)
+    fasta = tmp_path / "seqs.fa"
+    fasta.write_text(">a\nACGTACGTACGTAC\n>b\nTTTTGGGGCCCCAA\n")
+    vectors = embed_fasta(str(model_dir), fasta, tmp_path / "e.npy", progress=False)
+    assert vectors.shape == (2, GeneBertConfig.tiny().hidden_size) and np.isfinite(vectors).all()
+
+
+def test_a_pickle_with_code_is_refused_naming_the_file(pretraining_checkpoint, tmp_path):
+    """A ``pytorch_model.bin`` (DNABERT's format) is read with weights-only unpickling: an object that would run
+    code is refused, nothing runs, and the error names the file."""
+    import os
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_bytes((pretraining_checkpoint / "config.json").read_bytes())
+    weights = dict(load_file(pretraining_checkpoint / "model.safetensors"), payload=Payload())
+    torch.save(weights, model_dir / "pytorch_model.bin")
+    with pytest.raises(
+        GeneBertLoadingError, match=r"pytorch_model\.bin: cannot read the weights.*never unpickled"
+    ):
+        GeneBertForPreTraining.from_pretrained(model_dir)
+    assert not (tmp_path / "ran").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -132,15 +133,40 @@ def read_sequence_table(
             raise InputFileError(
                 path, f"sequence of length {len(sequence)}, expected {sequence_length}", line
             )
-        label = row[label_index].strip()
-        if not label:
-            raise InputFileError(path, "empty label", line)
+        label = normalise_label(row[label_index], path, line)
         if allowed is not None and label not in allowed:
             raise InputFileError(path, f"unknown label {label!r} (expected one of {sorted(allowed)})", line)
         records.append({"id": f"{path.stem}:{line}", "sequence": sequence, "label": label})
     if not records:
         raise InputFileError(path, "no data rows after the header")
     return records
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def normalise_label(value: object, path: str | Path, line: int | None) -> str:
+    """A label as class text: numbers are normalised (``1``, ``1.0`` and ``+1e0`` are ``"1"``; ``0.50`` is
+    ``"0.5"``), other text is stripped.
+
+    Raises:
+        InputFileError: an empty, ``None``, NaN or infinite label, naming the file and line.
+    """
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise InputFileError(path, "empty label", line)
+    if (
+        isinstance(value, float)
+        or _NUMBER.fullmatch(text)
+        or text.lower().lstrip("+-") in ("nan", "inf", "infinity")
+    ):
+        if re.fullmatch(r"[+-]?\d+", text):
+            return str(int(text))  # exact, however long
+        number = float(text)
+        if not math.isfinite(number):
+            raise InputFileError(path, f"label {text!r} is not a class (NaN or infinite)", line)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return text
 
 
 def label_names(values: Iterable[str | int]) -> list[str]:
@@ -315,6 +341,6 @@ def seeded_split(
 
 __all__ = [
     "SPLITS", "deduplicate_pool", "deduplicate_splits", "encode_labels", "join_kmers", "label_names",
-    "read_bed_sequences", "read_fasta_sequences", "read_sequence_table", "seeded_split", "sequence_seed",
-    "tf_binding_examples",
+    "normalise_label", "read_bed_sequences", "read_fasta_sequences", "read_sequence_table", "seeded_split",
+    "sequence_seed", "tf_binding_examples",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
 from .. import CITATION, PAPER_URL
 from ..errors import UsageError
-from ..storage import replace_directory
+from ..storage import claim_output, replace_directory
 from .cards import (
     PIPELINE_CLASS,
     PIPELINE_FILE,
@@ -37,12 +37,23 @@ def remote_pipeline_source() -> str:
     return (Path(__file__).parent.parent / "pipelines.py").read_text()
 
 
+def _is_export(path: Path) -> bool:
+    """A folder written by `export_for_hub` / `export_dataset`, told by its contents: an exported folder carries no
+    marker file, since everything in it is uploaded to the Hub."""
+    model = (path / "config.json").is_file() and (path / "modeling_genebert.py").is_file()
+    data = (path / "data").is_dir() or (path / "corpus" / "metadata.json").is_file()
+    return (path / "README.md").is_file() and (model or data)
+
+
+def _prepare_target_check(out_dir: str | os.PathLike, overwrite: bool) -> None:
+    claim_output(out_dir, "export", overwrite=overwrite, recognise=_is_export, option="the export folder")
+
+
 def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, Path]:
-    out = Path(out_dir).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FileExistsError(
-            f"{out} exists and is not empty; pass overwrite=True (--overwrite) to replace it"
-        )
+    """``out_dir`` (absolute) and a fresh temporary folder beside it. ``out_dir`` must be absent, empty or a previous
+    export (`genebert.storage.claim_output`; a symlink or file is refused), or ``overwrite`` given."""
+    _prepare_target_check(out_dir, overwrite)
+    out = Path(out_dir).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
@@ -140,7 +151,8 @@ def export_for_hub(
     The folder is built in a temporary sibling directory and renamed into place, so `out_dir` is never half-written.
 
     Raises:
-        FileExistsError: `out_dir` exists, is not empty and `overwrite` is False.
+        FileExistsError: `out_dir` holds something other than a previous export and `overwrite` is False
+            (`genebert.storage.OutputExistsError`, also raised for a symlink or a file at `out_dir`).
         TypeError: an unknown card field.
     """
     if processor is None and motifs is not None:
@@ -409,6 +421,7 @@ def export_checkpoint(
     from ..tokenization_genebert import GeneBertTokenizer
 
     checkpoint = Path(checkpoint)
+    _prepare_target_check(out_dir, card.get("overwrite", False))  # before loading anything
     if not (checkpoint / "config.json").is_file():
         raise UsageError(f"{checkpoint} is not a model checkpoint (no config.json)")
     model = _model_class_for(checkpoint).from_pretrained(checkpoint)

@@ -30,7 +30,6 @@ saved in ``all_results.json`` (``cropped_<split>``), so cropping never goes unno
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -52,9 +51,15 @@ from transformers import (
 from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from genebert.errors import GeneBertError, InputFileError, UsageError
 from genebert.genomics.io import check_dna, reverse_complement
-from genebert.genomics.tables import encode_labels, label_names, read_sequence_table, seeded_split
+from genebert.genomics.tables import (
+    encode_labels,
+    label_names,
+    normalise_label,
+    read_sequence_table,
+    seeded_split,
+)
 from genebert.genomics.tasks import load_task
-from genebert.storage import ensure_writable_directory
+from genebert.storage import atomic_write, ensure_writable_directory, write_json
 from genebert.training.arguments import (
     TRAINING_PRESETS,
     parse_config_overrides,
@@ -63,7 +68,14 @@ from genebert.training.arguments import (
 )
 from genebert.training.baselines import kmer_logistic_regression
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
-from genebert.training.trainer import AtomicCheckpointTrainer, resolve_resume_checkpoint
+from genebert.training.runs import (
+    checkpoint_space_needed,
+    file_fingerprint,
+    holds_output_lock,
+    prepare_run_output,
+    run_identity,
+)
+from genebert.training.trainer import AtomicCheckpointTrainer
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -162,6 +174,10 @@ class GeneBertFinetuningArguments(TrainingArguments):
     metric_for_best_model: str | None = field(default="auc")
     greater_is_better: bool | None = field(default=True)
     save_safetensors: bool = field(default=True)
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "train into an output_dir holding another run (its checkpoints are removed)"},
+    )
 
 
 PRESETS = TRAINING_PRESETS["finetune"]
@@ -221,13 +237,11 @@ def read_table(
         zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True),
         start=1,
     ):
-        if label is None or str(label) == "":
-            raise InputFileError(path, "empty label (row number)", row)
         records.append(
             {
                 "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
                 "sequence": check_dna(str(sequence or ""), path, row),
-                "label": str(label),
+                "label": normalise_label(label, path, row),  # row number
             }
         )
     if not records:
@@ -258,6 +272,11 @@ def load_splits(data_args: DataArguments) -> tuple[dict[str, list[dict]], list[s
         splits["train"] = [r for r, s in zip(records, names, strict=True) if s == "train"]
         splits["validation"] = [r for r, s in zip(records, names, strict=True) if s == "validation"]
     classes = label_names(record["label"] for record in splits["train"])
+    if len(classes) < 2:
+        message = f"every training label is {classes[0]!r}: a classifier needs at least two classes"
+        if data_args.train_file:
+            raise InputFileError(data_args.train_file, message)
+        raise UsageError(f"--task {data_args.task}: {message}")
     for name, records in splits.items():
         unknown = sorted({str(r["label"]) for r in records} - set(classes))
         if unknown:
@@ -395,8 +414,8 @@ def write_predictions(
         "\t".join(str(row[c]) if not c.startswith("score_") else f"{row[c]:.6g}" for c in header)
         for row in rows
     ]
-    (output / f"{name}_predictions.tsv").write_text("\n".join(lines) + "\n")
-    (output / f"{name}_predictions.json").write_text(json.dumps(rows) + "\n")
+    atomic_write(output / f"{name}_predictions.tsv", "\n".join(lines) + "\n")
+    write_json(output / f"{name}_predictions.json", rows, indent=None)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -405,6 +424,7 @@ def main(argv: list[str] | None = None) -> dict:
     return run_finetuning(*parse_arguments(sys.argv[1:] if argv is None else argv))
 
 
+@holds_output_lock("fine-tuning output")
 def run_finetuning(
     model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertFinetuningArguments
 ) -> dict:
@@ -416,6 +436,19 @@ def run_finetuning(
     splits, classes, kind = load_splits(data_args)  # input errors first: a bad file writes nothing
     if training_args.should_save:
         ensure_writable_directory(training_args.output_dir, what="fine-tuning output")
+    files = {name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")}
+    identity = run_identity(
+        "finetune",
+        (model_args, data_args, training_args),
+        {name: file_fingerprint(path) for name, path in files.items() if path},
+    )
+    resume = prepare_run_output(
+        training_args.output_dir,
+        identity,
+        training_args.resume_from_checkpoint,
+        overwrite=training_args.overwrite_output_dir,
+        main_process=training_args.should_save,
+    )
     splits["train"] = subsample(splits["train"], data_args.max_train_samples, data_args.split_seed)
     if "validation" in splits:
         splits["validation"] = subsample(
@@ -432,6 +465,17 @@ def run_finetuning(
             for r in splits["train"]
         ]
     model, tokenizer = build_model(model_args, classes)
+    if training_args.should_save:  # every checkpoint kept at once and the final model
+        batch = training_args.per_device_train_batch_size * training_args.world_size
+        steps = training_args.max_steps
+        if steps <= 0:
+            batches = math.ceil(len(splits["train"]) / (batch * training_args.gradient_accumulation_steps))
+            steps = math.ceil(batches * training_args.num_train_epochs)
+        ensure_writable_directory(
+            training_args.output_dir,
+            need_bytes=checkpoint_space_needed(model, training_args, steps),
+            what="fine-tuning output",
+        )
     max_tokens = min(data_args.max_seq_length, model.config.max_position_embeddings)
     max_bp = max_tokens - 2 + model.config.kmer - 1  # [CLS] + (L - k + 1) k-mers + [SEP] <= max_tokens
     data = {
@@ -478,11 +522,7 @@ def run_finetuning(
             training_args.world_size,
         )
     started = time.perf_counter()
-    result = trainer.train(
-        resume_from_checkpoint=resolve_resume_checkpoint(
-            training_args.resume_from_checkpoint, training_args.output_dir
-        )
-    )
+    result = trainer.train(resume_from_checkpoint=resume)
     train_minutes = (time.perf_counter() - started) / 60
     trainer.save_model()
     metrics = {**result.metrics, **cropped, "train_minutes": train_minutes, "num_labels": len(classes)}
@@ -493,7 +533,7 @@ def run_finetuning(
         eval_metrics = trainer.evaluate()
         metrics.update(eval_metrics)
         if trainer.is_world_process_zero():
-            (output / "eval_results.json").write_text(json.dumps(eval_metrics, indent=1) + "\n")
+            write_json(output / "eval_results.json", eval_metrics)
         outcome = {key.removeprefix("eval_"): value for key, value in eval_metrics.items()}
     if "test" in data:
         prediction = trainer.predict(data["test"], metric_key_prefix="test")
@@ -521,13 +561,13 @@ def run_finetuning(
             outcome["baseline_kmer_logistic_regression"] = baseline
             metrics.update({f"test_baseline_kmer_{key}": baseline[key] for key in METRIC_KEYS})
         if trainer.is_world_process_zero():
-            (output / "test_results.json").write_text(json.dumps(outcome, indent=1) + "\n")
+            write_json(output / "test_results.json", outcome)  # an undefined metric is null, never NaN
             write_predictions(output, data["test"], probabilities, classes)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(output)
-        (output / "all_results.json").write_text(json.dumps(metrics, indent=1, default=str) + "\n")
-        (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
-        (output / "training_args.json").write_text(training_args.to_json_string())  # the card reads this
+        write_json(output / "all_results.json", metrics, default=str)
+        write_json(output / "log_history.json", trainer.state.log_history)
+        atomic_write(output / "training_args.json", training_args.to_json_string())  # the card reads this
         logger.info(
             "done in %.1f min: %s",
             train_minutes,

@@ -31,19 +31,25 @@ from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from genebert.data import DataCollatorForGenomeModeling, RegionStore
 from genebert.errors import GeneBertError, UsageError
 from genebert.genomics.corpus import BlockSplit, load_corpus, split_by_genome_blocks
-from genebert.storage import ensure_writable_directory
+from genebert.storage import atomic_write, ensure_writable_directory, write_json
 from genebert.training import (
     CollatorEpochCallback,
     GeneBertTrainer,
     MaskRateScheduleCallback,
     corpus_info_from,
-    resolve_resume_checkpoint,
 )
 from genebert.training.arguments import (
     TRAINING_PRESETS,
     parse_config_overrides,
     parse_values,
     parse_with_presets,
+)
+from genebert.training.runs import (
+    checkpoint_space_needed,
+    file_fingerprint,
+    holds_output_lock,
+    prepare_run_output,
+    run_identity,
 )
 
 logger = logging.getLogger("genebert.pretrain")
@@ -118,6 +124,10 @@ class DataArguments:
     negative_probability: float = field(
         default=0.5, metadata={"help": "NGSP: chance of a segment B from elsewhere"}
     )
+    verify_corpus_checksums: bool = field(
+        default=False,
+        metadata={"help": "check the sha256 of every corpus table before training (a full read)"},
+    )
 
 
 @dataclass
@@ -139,6 +149,10 @@ class GeneBertPretrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(default=False)
     prediction_loss_only: bool = field(default=True)
     save_safetensors: bool = field(default=True)
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "train into an output_dir holding another run (its checkpoints are removed)"},
+    )
 
 
 PRESETS = TRAINING_PRESETS["pretrain"]
@@ -265,6 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
     return run_pretraining(*parse_arguments(sys.argv[1:] if argv is None else argv))
 
 
+@holds_output_lock("training output")
 def run_pretraining(
     model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertPretrainingArguments
 ) -> dict:
@@ -274,7 +289,9 @@ def run_pretraining(
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)
 
-    corpus = load_corpus(data_args.corpus_dir)
+    corpus = load_corpus(
+        data_args.corpus_dir, verify="checksums" if data_args.verify_corpus_checksums else "sizes"
+    )
     split = block_split(corpus, data_args, training_args.seed)
     train_dataset, eval_dataset = split_samples(corpus, data_args, training_args.seed)
     logger.info(
@@ -307,15 +324,29 @@ def run_pretraining(
         if model.region_encoder is not None:
             model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
 
-    resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+    identity = run_identity(
+        "pretrain",
+        (model_args, data_args, training_args),
+        {"corpus": file_fingerprint(Path(corpus.path) / "metadata.json")},
+    )
+    resume = prepare_run_output(
+        training_args.output_dir,
+        identity,
+        training_args.resume_from_checkpoint,
+        overwrite=training_args.overwrite_output_dir,
+        main_process=training_args.should_save,
+    )
     # the checkpoint's weights replace the model's: its motif columns must fit the corpus too
     if isinstance(resume, str):
         check_motifs_match(GeneBertConfig.from_pretrained(resume), corpus, resume)
 
-    if training_args.should_save:  # a checkpoint holds the weights and Adam's two moments
-        checkpoint_bytes = 3 * sum(p.numel() * p.element_size() for p in model.parameters())
+    if (
+        training_args.should_save
+    ):  # every checkpoint kept at once (weights + Adam's moments) and the final model
         ensure_writable_directory(
-            training_args.output_dir, need_bytes=2 * checkpoint_bytes, what="training output"
+            training_args.output_dir,
+            need_bytes=checkpoint_space_needed(model, training_args),
+            what="training output",
         )
     store = RegionStore(corpus.regions)
     sample_ids = np.asarray(corpus.samples["region_ids"])
@@ -326,6 +357,7 @@ def run_pretraining(
         mask_rate=data_args.mask_rate,
         mean_span_bp=data_args.mean_span_bp,
         negative_probability=data_args.negative_probability,
+        regions_per_segment=corpus.metadata["config"]["regions_per_sample"] // 2,
         seed=training_args.seed,
     )
     callbacks = [
@@ -369,12 +401,12 @@ def run_pretraining(
     if trainer.is_world_process_zero():
         output = Path(training_args.output_dir)
         tokenizer.save_pretrained(output)
-        (output / "all_results.json").write_text(json.dumps(metrics, indent=1) + "\n")
-        (output / "training_args.json").write_text(
-            training_args.to_json_string()
+        write_json(output / "all_results.json", metrics)
+        atomic_write(
+            output / "training_args.json", training_args.to_json_string()
         )  # readable without unpickling
-        (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
-        (output / "heldout_split.json").write_text(json.dumps(split.to_json(), indent=1) + "\n")
+        write_json(output / "log_history.json", trainer.state.log_history)
+        write_json(output / "heldout_split.json", split.to_json())
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
         logger.info("done: final train loss %.4f, model in %s", final_loss, output)
     return metrics

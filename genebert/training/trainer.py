@@ -12,10 +12,14 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
+from genebert.errors import GeneBertError
 from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
-from genebert.storage import atomic_write
+from genebert.storage import atomic_write, disk_full_error, is_disk_full
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
+#: A run's identity (arguments, data and seed; see `genebert.training.runs`), in the output folder and in every
+#: checkpoint, so that a checkpoint is only ever resumed by the run that wrote it.
+RUN_FILE = "genebert_run.json"
 # Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
 # transformers' `checkpoint-<digits>` pattern, so `get_last_checkpoint` never returns a half-written checkpoint.
 CHECKPOINT_STAGING_DIR = ".checkpoint-staging"
@@ -80,13 +84,37 @@ def _contrastive_offset(logits: torch.Tensor) -> int:
     return torch.distributed.get_rank() * logits.shape[0]
 
 
+class NonFiniteLossError(GeneBertError, FloatingPointError):
+    """Training reached a NaN or infinite loss (the weights would be NaN from the next step on)."""
+
+
 class AtomicCheckpointTrainer(Trainer):
-    """A `transformers.Trainer` whose checkpoints appear complete or not at all.
+    """A `transformers.Trainer` whose checkpoints appear complete or not at all, and that stops at a bad loss.
 
     Each checkpoint is written into ``<output_dir>/.checkpoint-staging/`` and renamed to ``checkpoint-<step>``
     once every process has written its part, so a run killed during a save resumes from the previous complete
-    checkpoint (``get_last_checkpoint`` never sees the half-written one).
+    checkpoint (``get_last_checkpoint`` never sees the half-written one). The run's identity
+    (``genebert_run.json``, see `genebert.training.runs`) is copied into every checkpoint; a disk that fills
+    up during a save raises `genebert.storage.OutputLocationError` naming the folder and the bytes needed.
+
+    The first NaN or infinite training loss raises `NonFiniteLossError` naming the step and the loss terms,
+    before the optimizer applies it (transformers would log it as 0 and train on with NaN weights).
     """
+
+    #: Loss terms of the last batch, ``{name: tensor}``, for the error message (set by subclasses).
+    _last_loss_terms: dict[str, Any] = {}
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not bool(torch.isfinite(loss).all()):
+            terms = ", ".join(f"{name} {float(value):.6g}" for name, value in self._last_loss_terms.items())
+            raise NonFiniteLossError(
+                f"the training loss is {float(loss):.6g} at step {self.state.global_step + 1}"
+                f"{f' ({terms})' if terms else ''}: stopped before the optimizer step, so the last checkpoint is "
+                "intact. Look for NaN/inf in the inputs (the corpus's motif scores: load it with "
+                "verify='checksums'), or lower the learning rate / use fp32"
+            )
+        return loss
 
     #: Resuming from (or loading the best) checkpoint whose weights do not fit the model raises
     #: `GeneBertLoadingError` instead of transformers' warning; set False to accept it.
@@ -125,8 +153,20 @@ class AtomicCheckpointTrainer(Trainer):
             shutil.rmtree(staged)  # left by a save that was killed
         self.accelerator.wait_for_everyone()
         self._staging = True
+        need = 3 * sum(
+            p.numel() * p.element_size() for p in self.model.parameters()
+        )  # weights + Adam moments
         try:
             super()._save_checkpoint(model, trial)
+            if self.args.should_save and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+                shutil.copyfile(os.path.join(run_dir, RUN_FILE), os.path.join(staged, RUN_FILE))
+        except (
+            OSError,
+            RuntimeError,
+        ) as error:  # torch reports a full disk as "basic_ios::clear: iostream error"
+            if is_disk_full(error, run_dir, need):
+                raise disk_full_error(run_dir, need, error, name) from error
+            raise
         finally:
             self._staging = False
         best = self.state.best_model_checkpoint
@@ -171,6 +211,11 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         outputs = model(**inputs)
         split = "train" if model.training else "eval"
+        self._last_loss_terms = {
+            name: getattr(outputs, f"{name}_loss").detach()
+            for name in ("mgm", "ngsp", "srm")
+            if getattr(outputs, f"{name}_loss", None) is not None
+        }
         for name, (total, count) in pretraining_metric_sums(outputs, inputs).items():
             entry = self._metric_sums[split][name]
             entry[0] += total

@@ -197,3 +197,21 @@ def test_cli_finetune_passes_arguments_through(csv_task, tmp_path):
         cli_main(["finetune", *files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST]) == 0
     )
     check_outputs(output)
+
+
+def test_numeric_labels_are_normalised_and_an_undefined_metric_is_null(csv_task, tmp_path):
+    """Issue 18: ``1`` and ``1.0`` are one class; a single-class test split gives ``null`` AUC, valid JSON."""
+    train = (csv_task / "train.csv").read_text().splitlines()
+    (csv_task / "train.csv").write_text(
+        "\n".join([train[0], *(row[:-1] + "1.0" if row.endswith(",1") and i % 4 else row
+                               for i, row in enumerate(train[1:])), ""])
+    )  # fmt: skip
+    test = [row for row in (csv_task / "test.csv").read_text().splitlines()[1:] if row.endswith(",1")]
+    (csv_task / "test.csv").write_text("sequence,label\n" + "\n".join(test) + "\n")  # one class only
+    output = tmp_path / "run"
+    main([*files(csv_task), "--preset", "tiny", "--output_dir", str(output), *FAST])
+    text = (output / "test_results.json").read_text()
+    results = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in test_results.json"))
+    assert results["auc"] is None and results["n"] == len(test)
+    config = json.loads((output / "config.json").read_text())
+    assert config["id2label"] == {"0": "0", "1": "1"}  # two classes, not three

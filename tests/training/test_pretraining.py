@@ -165,17 +165,29 @@ def test_resume_onto_a_corpus_with_other_motifs_is_refused(tiny_corpus, tmp_path
 
 
 def test_resume_into_another_architecture_fails_loudly(tiny_corpus, tmp_path):
+    from safetensors.torch import load_file, save_file
+
     from genebert.modeling_genebert import GeneBertLoadingError
+    from genebert.training.runs import RunMismatchError
 
     out = tmp_path / "run"
     common, before = _interrupted_run(tiny_corpus, out)
+    # other arguments: the checkpoint belongs to another run (its genebert_run.json), refused before loading
     with pytest.raises(
-        GeneBertLoadingError, match=r"does not fit the model being trained.*unexpected.*layer\.1"
+        RunMismatchError, match=r'another run \(config_overrides: null -> "num_hidden_layers=1"\)'
     ):
         run_pretraining(
             [*common, "--config_overrides", "num_hidden_layers=1", "--resume_from_checkpoint", "latest"]
         )
     assert _tree(out / "checkpoint-10") == before and not (out / "checkpoint-20").exists()
+    # this run's checkpoint with weights that no longer fit (a damaged file): the Trainer's loading fails loudly
+    weights_file = out / "checkpoint-10" / "model.safetensors"
+    weights = load_file(weights_file)
+    del weights[next(key for key in sorted(weights) if ".layer.1." in key)]
+    save_file(weights, weights_file, metadata={"format": "pt"})
+    with pytest.raises(GeneBertLoadingError, match=r"does not fit the model being trained.*1 missing"):
+        run_pretraining([*common, "--resume_from_checkpoint", "latest"])
+    assert not (out / "checkpoint-20").exists()
 
 
 def test_two_processes_contrast_the_global_batch(tiny_corpus, tmp_path):

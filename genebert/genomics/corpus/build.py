@@ -20,21 +20,34 @@ import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from ...errors import InputFileError
-from ...storage import atomic_output, atomic_write, ensure_writable_directory, replace_directory
+from ...errors import InputFileError, UsageError
+from ...storage import (
+    atomic_output,
+    atomic_write,
+    claim_output,
+    ensure_writable_directory,
+    output_lock,
+    replace_directory,
+    write_output_marker,
+)
 from ..accessibility import Accessibility
 from ..intervals import RegionTable
 from ..motifs import MotifSet, scan_max
 from ..sequences import Genome
 from .format import (
+    CORPUS_TOOL,
     FORMAT_VERSION,
     CorpusConfig,
     _metadata_bytes,
+    file_record,
+    is_corpus_directory,
     region_features,
 )
-from .samples import make_samples
+from .samples import check_samples_possible, make_samples
 
 logger = logging.getLogger(__name__)
+
+SHARD_TOOL = "build-corpus --shard"
 
 
 @dataclass(frozen=True)
@@ -128,9 +141,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
-        raise ValueError(f"--shard takes I/N, e.g. 0/4, got {text!r}") from None
+        raise UsageError(f"--shard takes I/N, e.g. 0/4, got {text!r}") from None
     if not 0 <= index < count:
-        raise ValueError(f"--shard {text}: need 0 <= I < N")
+        raise UsageError(f"--shard {text}: need 0 <= I < N")
     return index, count
 
 
@@ -269,11 +282,14 @@ def estimated_corpus_bytes(n_regions: int, n_motifs: int, config: CorpusConfig) 
     return int(n_regions * per_region * 1.25) + (1 << 20)
 
 
-def _prepare_work_dir(work_dir: Path, plan: dict) -> int:
+def _prepare_work_dir(work_dir: Path, plan: dict, overwrite: bool = False) -> int:
     """Create or reuse ``work_dir`` for ``plan``; returns how many finished chunks it already holds."""
     plan_path = work_dir / "plan.json"
     if work_dir.exists():
         previous = json.loads(plan_path.read_text()) if plan_path.is_file() else None
+        # a build's work folder starts with plan.json; any other folder there is never deleted
+        ours = lambda p: previous is not None or all(c.name[0] == "." for c in p.iterdir())  # noqa: E731
+        claim_output(work_dir, "build-corpus (work folder)", overwrite=overwrite, recognise=ours, option="")
         if previous != plan:
             logger.warning("%s holds a build with other inputs or parameters; starting afresh", work_dir)
             shutil.rmtree(work_dir)
@@ -357,11 +373,18 @@ def build_corpus(
     workers: int = 1,
     device: str | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> CorpusSummary:
     """Build a corpus in ``out_dir`` (or, with ``shard=(I, N)``, shard I of N, to be joined by :func:`merge_corpus`).
 
     Re-running after an interruption resumes from the finished chunks in ``OUT.partial/``; the result is
-    byte-identical to an uninterrupted build.
+    byte-identical to an uninterrupted build. ``out_dir`` must be absent, empty or a corpus (a shard folder with
+    ``shard``): anything else is refused (`genebert.storage.claim_output`) unless ``overwrite``. A second build
+    into the same ``out_dir`` while one runs fails at once (`genebert.storage.output_lock`).
+
+    Raises:
+        UsageError: no sample can be made from these regions with this configuration.
+        OutputLocationError: ``out_dir`` is not ours to write, is being written, or lacks space.
     """
     started = time.perf_counter()
     config = config or CorpusConfig()
@@ -370,8 +393,13 @@ def build_corpus(
     missing = sorted(set(accessibility.regions.chroms) - set(genome.sizes))
     if missing:
         raise ValueError(f"chromosomes of the regions are not in the genome {genome.path}: {missing}")
+    check_samples_possible(accessibility, config)
     chunks = plan_chunks(accessibility, config.chunk_size)
     plan = _plan_record(genome, accessibility, motifs, config, chunks)
+    if shard is not None:
+        claim_output(out, SHARD_TOOL, overwrite=overwrite, recognise=lambda p: (p / "plan.json").is_file())
+    else:
+        claim_output(out, CORPUS_TOOL, overwrite=overwrite, recognise=is_corpus_directory)
     if shard is not None:
         index, count = shard
         mine = set(shard_chromosomes(chunks, genome.sizes, count)[index])
@@ -386,50 +414,62 @@ def build_corpus(
         need_bytes=estimated_corpus_bytes(len(accessibility.regions), len(motifs), config),
         what="corpus output",
     )
-    created = not work_dir.exists()
-    reused = _prepare_work_dir(work_dir, plan)
-    try:
-        _run_chunks(
-            chunks_to_run, accessibility, work_dir, genome.path, motifs, config, workers, device, progress
-        )
-    except InputFileError:
-        # Bad input met while reading (e.g. an invalid character in the genome): a work directory this call
-        # created holds nothing worth resuming, so a failed build leaves nothing behind.
-        if created:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        raise
-    if shard is not None:
-        summary = CorpusSummary(
-            regions=sum(c.end - c.begin for c in chunks_to_run),
-            usable_regions=-1,
-            samples_per_cell_type={},
-            skipped_cell_types=[],
-            motifs=len(motifs),
-            seconds=time.perf_counter() - started,
-            peak_memory_mib=_peak_memory_mib(),
-            out_dir=str(work_dir),
-            chunks_reused=reused,
-        )
-        atomic_write(
-            work_dir / "shard-complete.json", json.dumps({"chunks": [c.name for c in chunks_to_run]}).encode()
-        )
-        return summary
-    summary = _assemble([work_dir], out, plan)
-    shutil.rmtree(work_dir)
+    with output_lock(out):
+        created = not work_dir.exists()
+        reused = _prepare_work_dir(work_dir, plan, overwrite)
+        try:
+            _run_chunks(
+                chunks_to_run, accessibility, work_dir, genome.path, motifs, config, workers, device, progress
+            )
+        except InputFileError:
+            # Bad input met while reading (e.g. an invalid character in the genome): a work directory this call
+            # created holds nothing worth resuming, so a failed build leaves nothing behind.
+            if created:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        if shard is not None:
+            summary = CorpusSummary(
+                regions=sum(c.end - c.begin for c in chunks_to_run),
+                usable_regions=-1,
+                samples_per_cell_type={},
+                skipped_cell_types=[],
+                motifs=len(motifs),
+                seconds=time.perf_counter() - started,
+                peak_memory_mib=_peak_memory_mib(),
+                out_dir=str(work_dir),
+                chunks_reused=reused,
+            )
+            write_output_marker(work_dir, SHARD_TOOL)
+            atomic_write(
+                work_dir / "shard-complete.json",
+                json.dumps({"chunks": [c.name for c in chunks_to_run]}).encode(),
+            )
+            return summary
+        try:
+            summary = _assemble([work_dir], out, plan)
+        except UsageError:  # no sample in the scanned regions: nothing worth resuming
+            if created:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        shutil.rmtree(work_dir)
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_mib = _peak_memory_mib()
     summary.chunks_reused = reused
     return summary
 
 
-def merge_corpus(shard_dirs: Sequence[str | Path], out_dir: str | Path) -> CorpusSummary:
+def merge_corpus(
+    shard_dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False
+) -> CorpusSummary:
     """Join the shard directories of a ``shard=(I, N)`` build (every I once) into one corpus.
 
-    The result is byte-identical to a single-machine build from the same inputs and parameters.
+    The result is byte-identical to a single-machine build from the same inputs and parameters. ``out_dir`` is
+    checked and locked as by :func:`build_corpus`.
     """
     started = time.perf_counter()
     if not shard_dirs:
         raise ValueError("no shard directories given")
+    claim_output(out_dir, CORPUS_TOOL, overwrite=overwrite, recognise=is_corpus_directory)
     plans = []
     for directory in map(Path, shard_dirs):
         if not (directory / "shard-complete.json").is_file():
@@ -443,7 +483,8 @@ def merge_corpus(shard_dirs: Sequence[str | Path], out_dir: str | Path) -> Corpu
     indices = sorted(plan["shard"]["index"] for plan in plans)
     if len(counts) != 1 or indices != list(range(counts.pop())):
         raise ValueError(f"need every shard 0..N-1 exactly once, got shards {indices}")
-    summary = _assemble([Path(d) for d in shard_dirs], Path(out_dir), base)
+    with output_lock(out_dir):
+        summary = _assemble([Path(d) for d in shard_dirs], Path(out_dir), base)
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_mib = _peak_memory_mib()
     return summary
@@ -507,7 +548,16 @@ def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary
         region_chroms, plan["accessibility"]["cell_types"], [np.asarray(m, dtype=np.int64) for m in members]
     )
     samples, per_cell_type, skipped = make_samples(accessibility, usable, config)
+    if samples.num_rows == 0:
+        shutil.rmtree(temporary)
+        raise UsageError(
+            f"the corpus {out} would hold 0 samples: {int(usable.sum())} of {n_regions} regions are usable "
+            f"(--max-ambiguous-fraction {config.max_ambiguous_fraction}) and no cell type has "
+            f"{config.regions_per_sample} (--regions-per-sample) of them on one chromosome and "
+            f"{config.min_regions_per_cell_type} in all"
+        )
     _write_arrow_atomic(temporary / "samples.arrow", samples)
+    tables = [f"regions/{chunk.name}.arrow" for chunk in chunks] + ["samples.arrow"]
     metadata = {
         **{key: value for key, value in plan.items() if key not in ("chunks", "shard")},
         "chunks": [chunk.name for chunk in chunks],
@@ -519,7 +569,9 @@ def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary
         "usable_regions": int(usable.sum()),
         "samples_per_cell_type": per_cell_type,
         "skipped_cell_types": skipped,
+        "files": {name: file_record(temporary / name) for name in tables},  # checked by load_corpus
     }
+    write_output_marker(temporary, CORPUS_TOOL)
     atomic_write(temporary / "metadata.json", _metadata_bytes(metadata))
     replace_directory(temporary, out)
     return CorpusSummary(

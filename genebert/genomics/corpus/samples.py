@@ -165,3 +165,19 @@ def _auto_block_bp(
     target = 4 * span
     scale = 10 ** max(0, len(str(target)) - 1)
     return next(m * scale for m in (1, 2, 5, 10) if m * scale >= target)
+
+
+def check_samples_possible(accessibility: Accessibility, config: CorpusConfig) -> None:
+    """Refuse, before any scanning, a build that cannot give a single sample: no cell type has
+    ``regions_per_sample`` regions on one chromosome and ``min_regions_per_cell_type`` in all."""
+    codes = accessibility.regions.chrom_codes
+    for members in accessibility.members:
+        needed = max(config.min_regions_per_cell_type, config.regions_per_sample)
+        if len(members) >= needed and np.bincount(codes[members]).max() >= config.regions_per_sample:
+            return
+    largest = max((len(m) for m in accessibility.members), default=0)
+    raise UsageError(
+        f"no sample can be made: the largest cell type has {largest} regions, and a sample needs "
+        f"{config.regions_per_sample} (--regions-per-sample) consecutive regions on one chromosome of a cell type "
+        f"with at least {config.min_regions_per_cell_type} regions; give more peaks or a smaller --regions-per-sample"
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...storage import claim_output, output_lock, write_output_marker
 from .. import finetune as finetune_module
 from .. import pretrain as pretrain_module
 from .report import RunSummary, _finite, _quiet_threads, read_results, write_json_atomic, write_reports
@@ -292,6 +293,7 @@ def run_study(
     command: str | None = None,
     pretrain_fn: Callable[..., dict] | None = None,
     finetune_fn: Callable[..., dict] | None = None,
+    overwrite: bool = False,
 ) -> RunSummary:
     """Run every unfinished cell of ``study``, appending each to ``out/results.json``, then write the reports.
 
@@ -304,53 +306,63 @@ def run_study(
         pretrain_fn, finetune_fn: the training functions, called with the three argument dataclasses (default
             :func:`genebert.training.pretrain.run_pretraining` and
             :func:`genebert.training.finetune.run_finetuning`); tests may wrap them.
+        overwrite: write into ``out`` even when it holds files that are not a study's (``--overwrite``); without
+            it such a folder is refused (`genebert.storage.claim_output`). A second run into ``out`` while one
+            runs fails at once (`genebert.storage.output_lock`).
     """
     pretrain_fn = pretrain_fn or pretrain_module.run_pretraining
     finetune_fn = finetune_fn or finetune_module.run_finetuning
     out = Path(out)
     cache = Path(cache_dir) if cache_dir is not None else out / "cache"
     data_root = data_root or study.data_root
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output(out, "study", overwrite=overwrite, recognise=lambda path: (path / "results.json").is_file())
     check_tasks(study, data_root)
-    corpus_dir = prepare_corpus(study.corpus, cache)
-    results_path = out / "results.json"
-    summary = RunSummary()
-    cells = study.cells()
-    for index, cell in enumerate(cells, 1):
-        results = read_results(results_path)
-        if any(finished(row, cell) for row in results["cells"]):
-            summary.skipped.append(cell.cell_id)
-            continue
-        logger.info("cell %d/%d: %s", index, len(cells), cell.cell_id)
-        print(f"[study {study.name}] cell {index}/{len(cells)}: {cell.cell_id}", flush=True)
-        started = time.perf_counter()
-        pretrained_before = len(summary.pretrained)
-        checkpoint = ensure_pretrained(cell, corpus_dir, cache, pretrain_fn, summary)
-        pretrain_seconds = (
-            time.perf_counter() - started if len(summary.pretrained) > pretrained_before else None
-        )
-        run_dir = out / "runs" / f"{stable_hash(cell.cell_id, 8)}_{_slug(cell.cell_id)}"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        if cell.task.type == "finetune":
-            values = finetune_values(cell, checkpoint, run_dir, data_root)
-            metrics = dict(finetune_fn(*finetune_module.arguments_from_values(values)))
-            if not study.keep_finetuned_models:
-                _drop_weights(run_dir)
-        else:
-            metrics = run_embeddings_cell(cell, checkpoint, corpus_dir, run_dir)
-        row = _cell_row(cell, metrics, time.perf_counter() - started, run_dir, checkpoint, pretrain_seconds)
-        results = read_results(results_path)  # append to what is on disk now
-        results["cells"] = [r for r in results["cells"] if r.get("cell_id") != cell.cell_id] + [row]
-        write_json_atomic(results_path, results)
-        summary.ran.append(cell.cell_id)
-        shown = {m: round(v, 4) for m, v in metrics.items() if m in study.metrics and _finite(v) is not None}
-        print(f"[study {study.name}] done {cell.cell_id} in {row['seconds']:.0f} s: {shown}", flush=True)
-    reports = write_reports(study, out, cache, command)
-    summary.results_path, summary.markdown_path, summary.figures = (
-        reports.results_path, reports.markdown_path, reports.figures,
-    )  # fmt: skip
-    return summary
+    with output_lock(out):
+        out.mkdir(parents=True, exist_ok=True)
+        write_output_marker(out, "study")
+        corpus_dir = prepare_corpus(study.corpus, cache)
+        results_path = out / "results.json"
+        summary = RunSummary()
+        cells = study.cells()
+        for index, cell in enumerate(cells, 1):
+            results = read_results(results_path)
+            if any(finished(row, cell) for row in results["cells"]):
+                summary.skipped.append(cell.cell_id)
+                continue
+            logger.info("cell %d/%d: %s", index, len(cells), cell.cell_id)
+            print(f"[study {study.name}] cell {index}/{len(cells)}: {cell.cell_id}", flush=True)
+            started = time.perf_counter()
+            pretrained_before = len(summary.pretrained)
+            checkpoint = ensure_pretrained(cell, corpus_dir, cache, pretrain_fn, summary)
+            pretrain_seconds = (
+                time.perf_counter() - started if len(summary.pretrained) > pretrained_before else None
+            )
+            run_dir = out / "runs" / f"{stable_hash(cell.cell_id, 8)}_{_slug(cell.cell_id)}"
+            if run_dir.exists():
+                shutil.rmtree(run_dir)
+            if cell.task.type == "finetune":
+                values = finetune_values(cell, checkpoint, run_dir, data_root)
+                metrics = dict(finetune_fn(*finetune_module.arguments_from_values(values)))
+                if not study.keep_finetuned_models:
+                    _drop_weights(run_dir)
+            else:
+                metrics = run_embeddings_cell(cell, checkpoint, corpus_dir, run_dir)
+            row = _cell_row(
+                cell, metrics, time.perf_counter() - started, run_dir, checkpoint, pretrain_seconds
+            )
+            results = read_results(results_path)  # append to what is on disk now
+            results["cells"] = [r for r in results["cells"] if r.get("cell_id") != cell.cell_id] + [row]
+            write_json_atomic(results_path, results)
+            summary.ran.append(cell.cell_id)
+            shown = {
+                m: round(v, 4) for m, v in metrics.items() if m in study.metrics and _finite(v) is not None
+            }
+            print(f"[study {study.name}] done {cell.cell_id} in {row['seconds']:.0f} s: {shown}", flush=True)
+        reports = write_reports(study, out, cache, command)
+        summary.results_path, summary.markdown_path, summary.figures = (
+            reports.results_path, reports.markdown_path, reports.figures,
+        )  # fmt: skip
+        return summary
 
 
 def _slug(text: str) -> str:
