@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections import defaultdict
@@ -13,6 +14,8 @@ from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState,
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
 from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
+
+logger = logging.getLogger(__name__)
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
 # Checkpoints are written here first and renamed to `checkpoint-<step>` once complete. The name does not match
@@ -86,6 +89,24 @@ class AtomicCheckpointTrainer(Trainer):
     once every process has written its part, so a run killed during a save resumes from the previous complete
     checkpoint (``get_last_checkpoint`` never sees the half-written one).
     """
+
+    def create_accelerator_and_postprocess(self) -> None:
+        """As the Trainer's, then: under FSDP2, keep the parameters `fully_shard` cannot shard replicated
+        (`genebert.training.fsdp.prepare_for_fsdp2`); and say so when an FSDP launch fell back to DDP (accelerate
+        runs FSDP only on GPUs)."""
+        super().create_accelerator_and_postprocess()
+        plugin = getattr(self.accelerator.state, "fsdp_plugin", None)
+        if plugin is not None and getattr(plugin, "fsdp_version", 1) == 2 and self.model is not None:
+            from genebert.training.fsdp import prepare_for_fsdp2
+
+            prepare_for_fsdp2(self.model, plugin, device=self.args.device)
+        elif plugin is None and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+            logger.warning(
+                "an FSDP launch configuration was given, but accelerate runs FSDP only on GPUs: these %d "
+                "process(es) train with %s instead (see docs/scaling.md)",
+                self.accelerator.num_processes,
+                self.accelerator.distributed_type,
+            )
 
     #: Resuming from (or loading the best) checkpoint whose weights do not fit the model raises
     #: `GeneBertLoadingError` instead of transformers' warning; set False to accept it.
