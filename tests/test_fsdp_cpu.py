@@ -94,7 +94,7 @@ def _fsdp_model(rank: int, corpus_info: dict, seed: int, environment: dict[str, 
     from accelerate.utils import FullyShardedDataParallelPlugin
     from accelerate.utils.fsdp_utils import fsdp2_prepare_model
 
-    from genebert.training.fsdp import prepare_for_fsdp2
+    from genebert.training.sharding import prepare_for_fsdp2
 
     os.environ.update(environment)
     plugin = FullyShardedDataParallelPlugin()  # reads the FSDP_* variables, as in a launched script

@@ -38,9 +38,9 @@ def test_config_loads(path):
     if config.distributed_type.value == "FSDP":
         layers = config.fsdp_config["fsdp_transformer_layer_cls_to_wrap"].split(",")
         from genebert import GeneBertForPreTraining
-        from genebert.training.fsdp import FSDP_LAYERS_TO_WRAP
+        from genebert.training.sharding import FSDP_LAYERS_TO_WRAP
 
         # not BertEmbeddings: its word embeddings are tied to the MGM decoder (tests/test_fsdp_cpu.py)
         assert tuple(layers) == FSDP_LAYERS_TO_WRAP
         assert set(layers) <= set(GeneBertForPreTraining._no_split_modules)
-        assert config.fsdp_config["fsdp_cpu_ram_efficient_loading"] is False  # see genebert.training.fsdp
+        assert config.fsdp_config["fsdp_cpu_ram_efficient_loading"] is False  # see genebert.training.sharding

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,35 @@ def parse_with_presets(
     parser.set_defaults(report_to="none", **presets[preset])
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
         parser.set_defaults(use_cpu=True)
+    resolve_deepspeed_config_file()  # read when TrainingArguments is built
     return parser.parse_args_into_dataclasses(args=argv)
+
+
+def resolve_deepspeed_config_file(environ: dict | None = None) -> str | None:
+    """Make the DeepSpeed JSON named by a launch YAML findable from any working directory.
+
+    `accelerate launch` hands the YAML's ``deepspeed_config_file`` to the script as written
+    (``ACCELERATE_DEEPSPEED_CONFIG_FILE``), and DeepSpeed reads it relative to the working directory, so
+    ``run_scripts/configs/ds_zero2.json`` worked only from the repository root (``ValueError: Expected a string
+    path to an existing deepspeed config, or a dictionary, or a base64 encoded string. Received:
+    run_scripts/configs/ds_zero2.json``). A relative path that does not exist from the working directory is
+    looked up from the directories above the launched script and above this package; the variable is set to the
+    absolute path found. Returns the (possibly updated) value.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+    if not value or value == "none" or os.path.isabs(value) or os.path.exists(value):
+        return value
+    starts = [Path(__file__).resolve().parent]
+    if sys.argv and sys.argv[0]:
+        starts.insert(0, Path(sys.argv[0]).resolve().parent)
+    for start in starts:
+        for folder in (start, *start.parents):
+            candidate = folder / value
+            if candidate.is_file():
+                environ["ACCELERATE_DEEPSPEED_CONFIG_FILE"] = str(candidate)
+                return str(candidate)
+    return value
 
 
 def _read_yaml(path: Path) -> dict:

@@ -91,15 +91,19 @@ class AtomicCheckpointTrainer(Trainer):
     """
 
     def create_accelerator_and_postprocess(self) -> None:
-        """As the Trainer's, then: under FSDP2, keep the parameters `fully_shard` cannot shard replicated
-        (`genebert.training.fsdp.prepare_for_fsdp2`); and say so when an FSDP launch fell back to DDP (accelerate
-        runs FSDP only on GPUs)."""
+        """As the Trainer's, then: under FSDP2, keep the parameters `fully_shard` cannot shard replicated; under
+        DeepSpeed, make 0-dim parameters 1-element (`genebert.training.sharding`); and say so when an FSDP launch
+        fell back to DDP (accelerate runs FSDP only on GPUs)."""
         super().create_accelerator_and_postprocess()
         plugin = getattr(self.accelerator.state, "fsdp_plugin", None)
         if plugin is not None and getattr(plugin, "fsdp_version", 1) == 2 and self.model is not None:
-            from genebert.training.fsdp import prepare_for_fsdp2
+            from genebert.training.sharding import prepare_for_fsdp2
 
             prepare_for_fsdp2(self.model, plugin, device=self.args.device)
+        elif getattr(self, "is_deepspeed_enabled", False) and self.model is not None:
+            from genebert.training.sharding import one_element_scalar_parameters
+
+            one_element_scalar_parameters(self.model)
         elif plugin is None and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
             logger.warning(
                 "an FSDP launch configuration was given, but accelerate runs FSDP only on GPUs: these %d "
@@ -126,6 +130,13 @@ class AtomicCheckpointTrainer(Trainer):
             )
         if missing or unexpected:
             super()._issue_warnings_after_load(load_result)
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        if state_dict is not None:  # DeepSpeed ZeRO-3 consolidates the weights without model.state_dict()
+            from genebert.training.sharding import squeeze_one_element_entries
+
+            state_dict = squeeze_one_element_entries(self.accelerator.unwrap_model(self.model), state_dict)
+        super()._save(output_dir, state_dict)
 
     def _get_output_dir(self, trial: Any) -> str:
         run_dir = super()._get_output_dir(trial)
@@ -237,7 +248,8 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
-        if self.corpus_info is not None:
+        # transformers calls _save on every rank under DeepSpeed (non-writers return early): write on one only
+        if self.corpus_info is not None and self.args.should_save:
             target = os.path.join(output_dir or self.args.output_dir, CORPUS_INFO_FILE)
             temporary = target + ".tmp"
             with open(temporary, "w") as handle:

@@ -1,4 +1,12 @@
-"""FSDP2 support: what `fully_shard` needs from GeneBERT beyond accelerate's defaults.
+"""FSDP2 and DeepSpeed support: what the sharding engines need from GeneBERT beyond accelerate's defaults.
+
+DeepSpeed (0.19.8) broadcasts every parameter as bytes when it builds its engine (``p.data.view(torch.uint8)``),
+which fails for GeneBERT's 0-dim ``logit_scale``: ``RuntimeError: self.dim() cannot be 0 to view Float as Byte
+(different element sizes)`` (any hardware, ZeRO-2 and ZeRO-3 without zero.Init). :func:`one_element_scalar_parameters`
+turns such parameters into 1-element ones in memory while their state-dict entries keep the 0-dim shape, so
+checkpoints stay loadable everywhere; `GeneBertTrainer` applies it when DeepSpeed runs.
+
+FSDP2:
 
 Running accelerate's FSDP2 preparation (``run_scripts/configs/fsdp.yaml``) on GeneBERT on 2 CPU processes
 (tests/test_fsdp_cpu.py) found three problems, each fixed here or in the config without changing the model or its
@@ -99,4 +107,61 @@ def prepare_for_fsdp2(
     return sorted(parameters)
 
 
-__all__ = ["FSDP_LAYERS_TO_WRAP", "prepare_for_fsdp2", "replicated_parameters"]
+def _squeeze_on_save(module: nn.Module, state_dict: dict, prefix: str, local_metadata: Any) -> None:
+    for name in module._genebert_one_element:
+        value = state_dict.get(prefix + name)
+        if value is not None and value.dim() == 1 and value.numel() == 1:
+            state_dict[prefix + name] = value.reshape(())
+
+
+def _unsqueeze_on_load(module: nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
+    for name in module._genebert_one_element:
+        value = state_dict.get(prefix + name)
+        if value is not None and value.dim() == 0:
+            state_dict[prefix + name] = value.reshape(1)
+
+
+def one_element_scalar_parameters(model: nn.Module) -> list[str]:
+    """Replace each 0-dim parameter by a 1-element parameter with the same value (the model computes the same:
+    GeneBERT's forward broadcasts ``logit_scale``), keeping the 0-dim shape in ``state_dict()`` and accepting it in
+    ``load_state_dict()``. Call before the optimizer is built. Returns the names; idempotent."""
+    names = []
+    for module_name, module in model.named_modules():
+        converted = []
+        for name, parameter in list(module._parameters.items()):
+            if parameter is not None and parameter.dim() == 0:
+                module._parameters[name] = nn.Parameter(
+                    parameter.detach().reshape(1).clone(), requires_grad=parameter.requires_grad
+                )
+                converted.append(name)
+        if converted:
+            if not hasattr(module, "_genebert_one_element"):
+                module._genebert_one_element = []
+                module.register_state_dict_post_hook(_squeeze_on_save)
+                module.register_load_state_dict_pre_hook(_unsqueeze_on_load)
+            module._genebert_one_element += converted
+        names += [f"{module_name}.{name}" if module_name else name for name in converted]
+    return names
+
+
+def squeeze_one_element_entries(
+    model: nn.Module, state_dict: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Give the entries of parameters made 1-element by :func:`one_element_scalar_parameters` their 0-dim shape
+    back, in a state dict built without ``model.state_dict()`` (DeepSpeed ZeRO-3 consolidates its own)."""
+    for module_name, module in model.named_modules():
+        for name in getattr(module, "_genebert_one_element", ()):
+            key = f"{module_name}.{name}" if module_name else name
+            value = state_dict.get(key)
+            if value is not None and value.dim() == 1 and value.numel() == 1:
+                state_dict[key] = value.reshape(())
+    return state_dict
+
+
+__all__ = [
+    "FSDP_LAYERS_TO_WRAP",
+    "one_element_scalar_parameters",
+    "prepare_for_fsdp2",
+    "replicated_parameters",
+    "squeeze_one_element_entries",
+]
