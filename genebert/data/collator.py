@@ -134,16 +134,20 @@ class DataCollatorForGenomeModeling:
     def epoch(self, value: int) -> None:
         self._epoch.value = int(value)
 
-    def __getstate__(self) -> dict:  # spawn-started workers get plain values
+    def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_mask_rate"], state["_epoch"] = self._mask_rate.value, self._epoch.value
+        # A process being started (a spawn or forkserver DataLoader worker) receives the shared values themselves,
+        # so that the mask schedule and the epoch reach persistent workers; any other copy gets plain values.
+        if multiprocessing.context.get_spawning_popen() is None:
+            state["_mask_rate"], state["_epoch"] = self._mask_rate.value, self._epoch.value
         return state
 
     def __setstate__(self, state: dict) -> None:
         mask_rate, epoch = state.pop("_mask_rate"), state.pop("_epoch")
         self.__dict__.update(state)
-        self._mask_rate = multiprocessing.Value("d", mask_rate, lock=False)
-        self._epoch = multiprocessing.Value("q", epoch, lock=False)
+        shared = not isinstance(mask_rate, (int, float))
+        self._mask_rate = mask_rate if shared else multiprocessing.Value("d", mask_rate, lock=False)
+        self._epoch = epoch if shared else multiprocessing.Value("q", epoch, lock=False)
 
     @property
     def fill_base(self) -> str:

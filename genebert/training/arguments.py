@@ -26,9 +26,9 @@ def parse_with_presets(
 ) -> tuple:
     """Parse ``argv`` (or the single YAML/JSON file it names) into ``dataclass_types``.
 
-    The preset named by ``--preset`` sets defaults first. With several processes and no GPU
-    (``WORLD_SIZE`` > 1), ``use_cpu`` defaults to True: transformers sets up gloo DDP only when told to use
-    the CPU, otherwise each process would silently train alone.
+    The preset named by ``--preset`` sets defaults first. Without a GPU (or other torch accelerator),
+    ``use_cpu`` defaults to True: with several processes transformers sets up gloo DDP only when told to use
+    the CPU (otherwise each process would silently train alone), and ``--bf16`` (CPU autocast) needs it.
     """
     parser = HfArgumentParser(tuple(dataclass_types))
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
@@ -39,10 +39,19 @@ def parse_with_presets(
     if preset not in presets:
         raise SystemExit(f"--preset must be one of {sorted(presets)}, got {preset!r}")
     parser.set_defaults(report_to="none", **presets[preset])
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+    if not _has_accelerator():
+        # several processes: transformers sets up gloo DDP only when told to use the CPU; one process: the same
+        # device either way, and `--bf16` (CPU autocast) is accepted only with use_cpu
         parser.set_defaults(use_cpu=True)
     resolve_deepspeed_config_file()  # read when TrainingArguments is built
     return parser.parse_args_into_dataclasses(args=argv)
+
+
+def _has_accelerator() -> bool:
+    accelerator = getattr(torch, "accelerator", None)
+    if accelerator is not None and hasattr(accelerator, "is_available"):
+        return bool(accelerator.is_available())
+    return torch.cuda.is_available()
 
 
 def resolve_deepspeed_config_file(environ: dict | None = None) -> str | None:
