@@ -90,7 +90,9 @@ def _stub_accelerator(rank: int, plugin):
     )
 
 
-def _fsdp_model(rank: int, corpus_info: dict, seed: int, environment: dict[str, str]):
+def _fsdp_model(
+    rank: int, corpus_info: dict, seed: int, environment: dict[str, str], mixed_precision: str = "no"
+):
     from accelerate.utils import FullyShardedDataParallelPlugin
     from accelerate.utils.fsdp_utils import fsdp2_prepare_model
 
@@ -99,8 +101,11 @@ def _fsdp_model(rank: int, corpus_info: dict, seed: int, environment: dict[str, 
     os.environ.update(environment)
     plugin = FullyShardedDataParallelPlugin()  # reads the FSDP_* variables, as in a launched script
     assert plugin.fsdp_version == 2
+    if mixed_precision != "no":
+        plugin.set_mixed_precision(mixed_precision)  # what AcceleratorState does
     model = _model(corpus_info, seed)
     accelerator = _stub_accelerator(rank, plugin)
+    accelerator.mixed_precision = mixed_precision
     assert prepare_for_fsdp2(model, plugin) == ["cls.predictions.bias", "logit_scale"]
     model = fsdp2_prepare_model(accelerator, model)
     return model, plugin, accelerator
@@ -155,6 +160,12 @@ def _train_worker(rank: int, port: int, folder: str, environment: dict[str, str]
                 checkpoint = Path(folder) / f"checkpoint-{step}"
                 save_fsdp_model(plugin, accelerator, model, str(checkpoint))
                 save_fsdp_optimizer(plugin, accelerator, optimizer, model, str(checkpoint))
+        # bf16 as fsdp.yaml runs it: accelerate sets FSDP2's MixedPrecisionPolicy and wraps forward in autocast
+        bf16_model, bf16_plugin, _ = _fsdp_model(rank, info, 0, environment, mixed_precision="bf16")
+        bf16_optimizer = torch.optim.AdamW(bf16_model.parameters(), lr=LR)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results["fsdp_bf16"] = [_step(bf16_model, bf16_optimizer, _local(b, rank)) for b in batches[:3]]
+        results["bf16_policy"] = str(bf16_plugin.mixed_precision_policy)
         results["sharded_logit_scale"] = type(model.logit_scale).__name__
         results["sharded_word_embeddings"] = type(model.bert.embeddings.word_embeddings.weight).__name__
         results["tied"] = model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
@@ -229,6 +240,11 @@ def test_fsdp2_matches_ddp_gathers_srm_negatives_and_resumes_identically(tiny_co
     assert len(fsdp) == STEPS and bool(torch.isfinite(fsdp).all())
     assert fsdp[-5:].mean() < fsdp[:5].mean()  # it trains
     torch.testing.assert_close(fsdp, ddp, rtol=LOSS_RTOL, atol=0.0)
+
+    # bf16 (fsdp.yaml's mixed precision): bf16 parameters in compute, fp32 shards; the first loss within 2 %
+    assert "bfloat16" in results["bf16_policy"]
+    bf16 = [r["loss"] for r in results["fsdp_bf16"]]
+    assert all(torch.isfinite(torch.tensor(bf16))) and bf16[0] == pytest.approx(float(fsdp[0]), rel=2e-2)
 
     # each rank scores its 4 sequences against all 8 region matrices, under DDP and FSDP alike
     assert {r["srm_width"] for r in results["fsdp"] + results["ddp"]} == {WORLD_SIZE * LOCAL_BATCH}
