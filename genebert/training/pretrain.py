@@ -138,8 +138,8 @@ PRESETS: dict[str, dict] = {
         "dataloader_num_workers": 0,
     },
     # The paper's GPU recipe. Collation runs in 4 DataLoader worker processes per GPU, kept across epochs, into
-    # pinned memory: a 579-motif batch collates at ~2,500-3,000 samples per CPU-second, a GPU consumes
-    # ~400-1,400 samples/s at this size (benchmarks/bench_input_pipeline.py, docs/scaling.md).
+    # pinned memory: the pipeline gives ~3,300 samples per CPU-second at 512 tokens x 579 motifs and an A100 or
+    # H100 consumes ~400-1,400 samples/s of the base model (benchmarks/bench_input_pipeline.py, docs/scaling.md).
     "base": {
         "dataloader_num_workers": 4,
         "dataloader_persistent_workers": True,

@@ -129,7 +129,9 @@ def one_element_scalar_parameters(model: nn.Module) -> list[str]:
     for module_name, module in model.named_modules():
         converted = []
         for name, parameter in list(module._parameters.items()):
-            if parameter is not None and parameter.dim() == 0:
+            # a parameter DeepSpeed already partitioned (built under zero.Init) is left alone: DeepSpeed owns it,
+            # and such models skip the broadcast that fails on 0-dim parameters
+            if parameter is not None and parameter.dim() == 0 and not hasattr(parameter, "ds_id"):
                 module._parameters[name] = nn.Parameter(
                     parameter.detach().reshape(1).clone(), requires_grad=parameter.requires_grad
                 )
