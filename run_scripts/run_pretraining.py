@@ -9,4 +9,12 @@ accelerate launch --config_file run_scripts/configs/multi_gpu.yaml run_scripts/r
 from genebert.training.pretrain import main
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # Close the process group before the interpreter exits: under DeepSpeed's CPU backend a rank sometimes
+        # aborted at exit otherwise ("terminate called without an active exception", exit code -6).
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()

@@ -134,16 +134,20 @@ class DataCollatorForGenomeModeling:
     def epoch(self, value: int) -> None:
         self._epoch.value = int(value)
 
-    def __getstate__(self) -> dict:  # spawn-started workers get plain values
+    def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_mask_rate"], state["_epoch"] = self._mask_rate.value, self._epoch.value
+        # A process being started (a spawn or forkserver DataLoader worker) receives the shared values themselves,
+        # so that the mask schedule and the epoch reach persistent workers; any other copy gets plain values.
+        if multiprocessing.context.get_spawning_popen() is None:
+            state["_mask_rate"], state["_epoch"] = self._mask_rate.value, self._epoch.value
         return state
 
     def __setstate__(self, state: dict) -> None:
         mask_rate, epoch = state.pop("_mask_rate"), state.pop("_epoch")
         self.__dict__.update(state)
-        self._mask_rate = multiprocessing.Value("d", mask_rate, lock=False)
-        self._epoch = multiprocessing.Value("q", epoch, lock=False)
+        shared = not isinstance(mask_rate, (int, float))
+        self._mask_rate = mask_rate if shared else multiprocessing.Value("d", mask_rate, lock=False)
+        self._epoch = epoch if shared else multiprocessing.Value("q", epoch, lock=False)
 
     @property
     def fill_base(self) -> str:
@@ -182,39 +186,36 @@ class DataCollatorForGenomeModeling:
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         rng = self._rng(features)
+        # plain locals: the tokenizer's attributes go through transformers' (slow) __getattr__
         tokenizer, kmer = self.tokenizer, self.tokenizer.kmer
-        rows, labels_rows, regions_rows, next_labels, segment_lengths, region_id_rows = [], [], [], [], [], []
+        encoder, all_sequences = tokenizer.encoder, self.store.sequences
+        cls_id, sep_id, pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        mask_id, unk_id = tokenizer.mask_token_id, tokenizer.unk_token_id
+        mask_rate, fill_base = self.mask_rate, (self.fill_base if self.return_baseline else None)
+        rows, labels_rows, next_labels, segment_lengths, region_id_rows = [], [], [], [], []
         baseline_rows: list[np.ndarray] = []
         for feature in features:
             region_ids = np.asarray(feature["region_ids"], dtype=np.int64)
             segment_a, segment_b, is_next = self._segments(region_ids, rng)
             ordered = np.concatenate([segment_a, segment_b])
-            sequences = [self.store.sequences[i] for i in ordered]
-            ids, offsets, _ = tokenizer.encoder.encode_batch(sequences)
+            sequences = [all_sequences[i] for i in ordered.tolist()]
+            ids, offsets, _ = encoder.encode_batch(sequences)
             token_ids = [ids[offsets[i] : offsets[i + 1]] for i in range(len(sequences))]
             masked = mask_regions(
                 sequences,
                 token_ids,
-                lambda s: _split(tokenizer.encoder.encode_batch(s)),
+                lambda s: _split(encoder.encode_batch(s)),
                 kmer=kmer,
-                rate=self.mask_rate,
+                rate=mask_rate,
                 mean_span_bp=self.mean_span_bp,
                 rng=rng,
-                mask_token_id=tokenizer.mask_token_id,
-                unk_token_id=tokenizer.unk_token_id,
-                fill_base=self.fill_base if self.return_baseline else None,
+                mask_token_id=mask_id,
+                unk_token_id=unk_id,
+                fill_base=fill_base,
             )
-            length_a = int(sum(len(t) for t in token_ids[: len(segment_a)]))
+            length_a = int(offsets[len(segment_a)])
             body, body_labels = masked.input_ids, masked.labels
-            row = np.concatenate(
-                [
-                    [tokenizer.cls_token_id],
-                    body[:length_a],
-                    [tokenizer.sep_token_id],
-                    body[length_a:],
-                    [tokenizer.sep_token_id],
-                ]
-            )
+            row = np.concatenate([[cls_id], body[:length_a], [sep_id], body[length_a:], [sep_id]])
             label_row = np.concatenate(
                 [
                     [IGNORE_INDEX],
@@ -239,7 +240,6 @@ class DataCollatorForGenomeModeling:
                     )
                 )
             segment_lengths.append(length_a + 2)
-            regions_rows.append(self.store.motif_scores(ordered))
             region_id_rows.append(ordered)
             next_labels.append(is_next)
 
@@ -247,7 +247,7 @@ class DataCollatorForGenomeModeling:
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
         batch = len(rows)
-        input_ids = np.full((batch, width), tokenizer.pad_token_id, dtype=np.int64)
+        input_ids = np.full((batch, width), pad_id, dtype=np.int64)
         labels = np.full((batch, width), IGNORE_INDEX, dtype=np.int64)
         attention = np.zeros((batch, width), dtype=np.int64)
         token_types = np.zeros((batch, width), dtype=np.int64)
@@ -262,7 +262,12 @@ class DataCollatorForGenomeModeling:
             "attention_mask": torch.from_numpy(attention),
             "labels": torch.from_numpy(labels),
             "next_segment_label": torch.tensor(next_labels, dtype=torch.long),
-            "region_matrix": torch.from_numpy(np.stack(regions_rows)),
+            # one read of the memory-mapped motif table for the whole batch, rows in input order
+            "region_matrix": torch.from_numpy(
+                self.store.motif_scores(np.concatenate(region_id_rows)).reshape(
+                    batch, -1, self.store.n_motifs
+                )
+            ),
         }
         if self.return_region_ids:
             batch_out["region_ids"] = torch.from_numpy(np.stack(region_id_rows))

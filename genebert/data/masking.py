@@ -60,65 +60,124 @@ def _tokens_touched(length_bp: int, kmer: int, hidden: np.ndarray) -> np.ndarray
     return (before[kmer : kmer + n_tokens] - before[:n_tokens]) > 0
 
 
+# The functions below run once per sample in DataLoader workers, so they work on the sample's regions
+# concatenated (one numpy pass instead of one per region) and update counts incrementally. They draw from the
+# generator in exactly the order, and with exactly the calls, of the straightforward per-region version, so a
+# seed gives the same masks as before the optimisation (tests/test_collator.py pins the properties).
+
+
+class _Layout:
+    """Where each region's bases and tokens sit in the concatenation of a sample's regions."""
+
+    def __init__(self, lengths_bp: Sequence[int], n_tokens: Sequence[int]) -> None:
+        self.lengths_bp = np.asarray(lengths_bp, dtype=np.int64).reshape(-1)
+        self.n_tokens = np.asarray(n_tokens, dtype=np.int64).reshape(-1)
+        self.base_starts = np.zeros(len(self.lengths_bp) + 1, dtype=np.int64)
+        np.cumsum(self.lengths_bp, out=self.base_starts[1:])
+        self.token_starts = np.zeros(len(self.n_tokens) + 1, dtype=np.int64)
+        np.cumsum(self.n_tokens, out=self.token_starts[1:])
+        # first base of each token, as an index into the concatenated bases
+        self.window_starts = np.repeat(
+            self.base_starts[:-1] - self.token_starts[:-1], self.n_tokens
+        ) + np.arange(self.token_starts[-1])
+
+    def tokens_touched(self, kmer: int, bases: np.ndarray) -> np.ndarray:
+        """Bool (total tokens,): the token contains a True base of ``bases`` (concatenated, bool)."""
+        before = np.zeros(bases.size + 1, dtype=np.int32)
+        np.cumsum(bases, out=before[1:])
+        return (before[self.window_starts + kmer] - before[self.window_starts]) > 0
+
+    def split_bases(self, values: np.ndarray) -> list[np.ndarray]:
+        return np.split(values, self.base_starts[1:-1]) if len(self.lengths_bp) else []
+
+
+def _touch(tokens: np.ndarray, start: int, end: int, kmer: int) -> int:
+    """Mark the tokens containing any of bases ``start:end`` of one region; return how many were new."""
+    low, high = max(start - kmer + 1, 0), min(end, tokens.size)
+    if low >= high:
+        return 0
+    part = tokens[low:high]
+    new = (high - low) - int(np.count_nonzero(part))
+    part[:] = True
+    return new
+
+
 def choose_hidden_nucleotides(
     lengths_bp: Sequence[int], kmer: int, rate: float, mean_span_bp: float, rng: np.random.Generator
 ) -> list[np.ndarray]:
     """Hide spans of nucleotides in each region until ``round(rate * total tokens)`` tokens are touched."""
+    lengths_bp = [int(n) for n in lengths_bp]
     n_tokens = np.array([max(n - kmer + 1, 0) for n in lengths_bp], dtype=np.int64)
-    hidden = [np.zeros(n, dtype=bool) for n in lengths_bp]
+    layout = _Layout(lengths_bp, n_tokens)
+    concatenated = np.zeros(int(layout.base_starts[-1]), dtype=bool)
+    hidden = layout.split_bases(concatenated)  # views: writing a region writes the concatenation
     target = round(rate * int(n_tokens.sum()))
     if target == 0:
         return hidden
+    tokens = [np.zeros(n, dtype=bool) for n in n_tokens.tolist()]
     touched = np.zeros(len(lengths_bp), dtype=np.int64)
     weights = n_tokens / n_tokens.sum()
+    # `rng.choice(len(lengths_bp), p=weights)` draws one uniform and searches it in this normalised CDF
+    cdf = weights.cumsum()
+    cdf /= cdf[-1]
     p = 1.0 / max(mean_span_bp, 1.0)
+    total = 0
     for _ in range(10 * target + 100):  # a bound, never reached in practice
-        remaining = target - touched.sum()
+        remaining = target - total
         if remaining <= 0:
             break
-        region = int(rng.choice(len(lengths_bp), p=weights))
+        region = int(cdf.searchsorted(rng.random(), side="right"))
         length_bp = lengths_bp[region]
         span = int(min(rng.geometric(p), length_bp))
         if span + kmer - 1 > remaining:  # finish precisely by growing existing runs one base at a time
-            _grow_to_target(hidden, lengths_bp, kmer, touched, target, rng)
+            _grow_to_target(concatenated, hidden, layout, tokens, kmer, touched, target, rng)
             break
         start = int(rng.integers(0, length_bp - span + 1))
         hidden[region][start : start + span] = True
-        touched[region] = _tokens_touched(length_bp, kmer, hidden[region]).sum()
+        new = _touch(tokens[region], start, start + span, kmer)
+        touched[region] += new
+        total += new
     return hidden
 
 
 def _grow_to_target(
+    concatenated: np.ndarray,
     hidden: list[np.ndarray],
-    lengths_bp: Sequence[int],
+    layout: _Layout,
+    tokens: list[np.ndarray],
     kmer: int,
     touched: np.ndarray,
     target: int,
     rng: np.random.Generator,
 ) -> None:
     """Add single hidden bases next to hidden runs (one new token each) until ``target`` tokens are touched."""
+    n_regions = len(hidden)
+    region_of = np.repeat(np.arange(n_regions), layout.lengths_bp)
+    local = np.arange(concatenated.size) - layout.base_starts[:-1][region_of]
+    region_start = np.zeros(concatenated.size, dtype=bool)
+    region_start[layout.base_starts[:-1][layout.lengths_bp > 0]] = True
+    tokens_of_base = layout.n_tokens[region_of]
     while touched.sum() < target:
-        candidates = []
-        for region, mask in enumerate(hidden):
-            n_tokens = max(lengths_bp[region] - kmer + 1, 0)
-            if n_tokens == 0 or touched[region] >= n_tokens:
-                continue
-            # a visible base right after a hidden one, whose k-mer (starting there) is untouched
-            after = np.flatnonzero(~mask[1:] & mask[:-1]) + 1
-            after = after[after < n_tokens]
-            candidates += [(region, int(i)) for i in after]
-        if not candidates:  # no run to grow (e.g. runs at region ends): start a 1-base span instead
+        # a visible base right after a hidden one of the same region, inside the region's tokens, in a region
+        # whose tokens are not all touched yet; in region order, then position order
+        after = np.flatnonzero(~concatenated[1:] & concatenated[:-1]) + 1
+        keep = ~region_start[after] & (local[after] < tokens_of_base[after])
+        after = after[keep]
+        after = after[touched[region_of[after]] < layout.n_tokens[region_of[after]]]
+        if after.size:
+            chosen = int(after[int(rng.integers(0, after.size))])
+            region, position = int(region_of[chosen]), int(local[chosen])
+        else:  # no run to grow (e.g. runs at region ends): start a 1-base span instead
             free = [
                 (r, i)
                 for r, m in enumerate(hidden)
-                for i in np.flatnonzero(~_tokens_touched(lengths_bp[r], kmer, m))
+                for i in np.flatnonzero(~_tokens_touched(int(layout.lengths_bp[r]), kmer, m))
             ]
             if not free:
                 return
-            candidates = free
-        region, position = candidates[int(rng.integers(0, len(candidates)))]
+            region, position = free[int(rng.integers(0, len(free)))]
         hidden[region][position] = True
-        touched[region] = _tokens_touched(lengths_bp[region], kmer, hidden[region]).sum()
+        touched[region] += _touch(tokens[region], position, position + 1, kmer)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -150,46 +209,71 @@ def mask_regions(
         encode: ``list[str] -> list[np.ndarray]``, the tokenizer's k-mer encoder (for randomised spans).
         fill_base: when given, also compute the neighbour-copy baseline guesses (``baseline_ids``) with it.
     """
-    hidden = choose_hidden_nucleotides([len(s) for s in sequences], kmer, rate, mean_span_bp, rng)
-    input_parts, label_parts, masked_parts, fates_out, baseline_parts = [], [], [], [], []
-    for sequence, ids, region_hidden in zip(sequences, token_ids, hidden, strict=True):
-        ids = np.asarray(ids, dtype=np.int64)
-        n_tokens = len(ids)
-        fates = np.full(len(sequence), -1, dtype=np.int8)
-        corrupted = None
-        for start, end in _runs(region_hidden):
-            draw = rng.random()
-            fate = (
-                MASK if draw < mask_fraction else RANDOM if draw < mask_fraction + random_fraction else KEEP
-            )
-            fates[start:end] = fate
-            if fate == RANDOM:
-                if corrupted is None:
-                    corrupted = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8).copy()
-                corrupted[start:end] = _BASES[rng.integers(0, 4, end - start)]
-        masked = _tokens_touched(len(sequence), kmer, region_hidden)[:n_tokens]
-        new_ids = ids.copy()
-        if corrupted is not None:
-            randomised = _tokens_touched(len(sequence), kmer, fates == RANDOM)[:n_tokens]
-            corrupted_ids = np.asarray(encode([corrupted.tobytes().decode("ascii")])[0], dtype=np.int64)
-            new_ids[randomised] = corrupted_ids[randomised]
-        new_ids[_tokens_touched(len(sequence), kmer, fates == MASK)[:n_tokens]] = mask_token_id
-        labels = np.where(masked & (ids != unk_token_id), ids, IGNORE_INDEX)
-        if fill_base is not None:
-            filled = np.frombuffer(sequence.upper().encode("ascii"), dtype=np.uint8).copy()
-            filled[region_hidden] = ord(fill_base)
-            guess = np.asarray(encode([filled.tobytes().decode("ascii")])[0], dtype=np.int64)[:n_tokens]
-            baseline_parts.append(np.where(labels != IGNORE_INDEX, guess, IGNORE_INDEX))
-        input_parts.append(new_ids)
-        label_parts.append(labels)
-        masked_parts.append(masked)
-        fates_out.append(fates)
-    concat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+    lengths_bp = [len(s) for s in sequences]
+    hidden = choose_hidden_nucleotides(lengths_bp, kmer, rate, mean_span_bp, rng)
+    token_ids = [np.asarray(ids, dtype=np.int64).reshape(-1) for ids in token_ids]
+    if len(token_ids) != len(sequences):
+        raise ValueError(f"{len(sequences)} sequences but {len(token_ids)} token id arrays")
+    layout = _Layout(lengths_bp, [len(ids) for ids in token_ids])
+    ids = np.concatenate(token_ids) if token_ids else np.zeros(0, dtype=np.int64)
+    hidden_all = np.concatenate(hidden) if hidden else np.zeros(0, dtype=bool)
+    fates = np.full(hidden_all.size, -1, dtype=np.int8)
+
+    # maximal hidden runs, never crossing a region boundary, in region then position order
+    boundary = np.zeros(hidden_all.size + 1, dtype=bool)
+    boundary[layout.base_starts] = True
+    previous_hidden = np.concatenate([[False], hidden_all[:-1]]) & ~boundary[:-1]
+    next_hidden = np.concatenate([hidden_all[1:], [False]]) & ~boundary[1:]
+    run_starts = np.flatnonzero(hidden_all & ~previous_hidden).tolist()
+    run_ends = (np.flatnonzero(hidden_all & ~next_hidden) + 1).tolist()
+    corrupted = None
+    random_regions: list[int] = []
+    for start, end in zip(run_starts, run_ends, strict=True):
+        draw = rng.random()
+        fate = MASK if draw < mask_fraction else RANDOM if draw < mask_fraction + random_fraction else KEEP
+        fates[start:end] = fate
+        if fate == RANDOM:
+            if corrupted is None:
+                corrupted = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8).copy()
+            corrupted[start:end] = _BASES[rng.integers(0, 4, end - start)]
+            region = int(np.searchsorted(layout.base_starts, start, side="right")) - 1
+            if not random_regions or random_regions[-1] != region:
+                random_regions.append(region)
+
+    masked = layout.tokens_touched(kmer, hidden_all)
+    new_ids = ids.copy()
+    if corrupted is not None:
+        randomised = layout.tokens_touched(kmer, fates == RANDOM)
+        corrupted_ids = ids.copy()
+        texts = [_region_text(corrupted, layout, r) for r in random_regions]
+        for region, region_ids in zip(random_regions, encode(texts), strict=True):
+            first, last = layout.token_starts[region], layout.token_starts[region + 1]
+            corrupted_ids[first:last] = np.asarray(region_ids, dtype=np.int64)[: last - first]
+        new_ids[randomised] = corrupted_ids[randomised]
+    new_ids[layout.tokens_touched(kmer, fates == MASK)] = mask_token_id
+    labels = np.where(masked & (ids != unk_token_id), ids, IGNORE_INDEX)
+    baseline = None
+    if fill_base is not None:
+        filled = np.frombuffer("".join(sequences).upper().encode("ascii"), dtype=np.uint8).copy()
+        filled[hidden_all] = ord(fill_base)
+        guesses = encode([_region_text(filled, layout, r) for r in range(len(sequences))])
+        guess = np.concatenate(
+            [
+                np.asarray(g, dtype=np.int64)[: len(region_ids)]
+                for g, region_ids in zip(guesses, token_ids, strict=True)
+            ]
+            or [np.zeros(0, dtype=np.int64)]
+        )
+        baseline = np.where(labels != IGNORE_INDEX, guess, IGNORE_INDEX)
     return MaskedRegions(
-        concat(input_parts, np.int64),
-        concat(label_parts, np.int64),
-        concat(masked_parts, bool),
+        new_ids,
+        labels.astype(np.int64),
+        masked,
         hidden,
-        fates_out,
-        concat(baseline_parts, np.int64) if fill_base is not None else None,
+        layout.split_bases(fates),
+        baseline,
     )
+
+
+def _region_text(buffer: np.ndarray, layout: _Layout, region: int) -> str:
+    return buffer[layout.base_starts[region] : layout.base_starts[region + 1]].tobytes().decode("ascii")

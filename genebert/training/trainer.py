@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections import defaultdict
@@ -15,6 +16,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 from genebert.errors import GeneBertError
 from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
 from genebert.storage import atomic_write, disk_full_error, is_disk_full
+
+logger = logging.getLogger(__name__)
 
 CORPUS_INFO_FILE = "genebert_corpus.json"
 #: A run's identity (arguments, data and seed; see `genebert.training.runs`), in the output folder and in every
@@ -116,6 +119,28 @@ class AtomicCheckpointTrainer(Trainer):
             )
         return loss
 
+    def create_accelerator_and_postprocess(self) -> None:
+        """As the Trainer's, then: under FSDP2, keep the parameters `fully_shard` cannot shard replicated; under
+        DeepSpeed, make 0-dim parameters 1-element (`genebert.training.sharding`); and say so when an FSDP launch
+        fell back to DDP (accelerate runs FSDP only on GPUs)."""
+        super().create_accelerator_and_postprocess()
+        plugin = getattr(self.accelerator.state, "fsdp_plugin", None)
+        if plugin is not None and getattr(plugin, "fsdp_version", 1) == 2 and self.model is not None:
+            from genebert.training.sharding import prepare_for_fsdp2
+
+            prepare_for_fsdp2(self.model, plugin, device=self.args.device)
+        elif getattr(self, "is_deepspeed_enabled", False) and self.model is not None:
+            from genebert.training.sharding import one_element_scalar_parameters
+
+            one_element_scalar_parameters(self.model)
+        elif plugin is None and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+            logger.warning(
+                "an FSDP launch configuration was given, but accelerate runs FSDP only on GPUs: these %d "
+                "process(es) train with %s instead (see docs/scaling.md)",
+                self.accelerator.num_processes,
+                self.accelerator.distributed_type,
+            )
+
     #: Resuming from (or loading the best) checkpoint whose weights do not fit the model raises
     #: `GeneBertLoadingError` instead of transformers' warning; set False to accept it.
     strict_checkpoint_loading: bool = True
@@ -134,6 +159,13 @@ class AtomicCheckpointTrainer(Trainer):
             )
         if missing or unexpected:
             super()._issue_warnings_after_load(load_result)
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        if state_dict is not None:  # DeepSpeed ZeRO-3 consolidates the weights without model.state_dict()
+            from genebert.training.sharding import squeeze_one_element_entries
+
+            state_dict = squeeze_one_element_entries(self.accelerator.unwrap_model(self.model), state_dict)
+        super()._save(output_dir, state_dict)
 
     def _get_output_dir(self, trial: Any) -> str:
         run_dir = super()._get_output_dir(trial)
@@ -262,7 +294,8 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
-        if self.corpus_info is not None:
+        # transformers calls _save on every rank under DeepSpeed (non-writers return early): write on one only
+        if self.corpus_info is not None and self.args.should_save:
             target = os.path.join(output_dir or self.args.output_dir, CORPUS_INFO_FILE)
             atomic_write(target, json.dumps(self.corpus_info, indent=1))
 
