@@ -167,6 +167,18 @@ class AtomicCheckpointTrainer(Trainer):
             state_dict = squeeze_one_element_entries(self.accelerator.unwrap_model(self.model), state_dict)
         super()._save(output_dir, state_dict)
 
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """transformers' training-summary card, unless ``output_dir`` already holds a GeneBERT model card (the
+        project's card, which `save_pretrained` copies from the folder a model was loaded from): a push then keeps
+        it. (A plain `transformers.Trainer` always writes its own; it offers no hook.)"""
+        card = os.path.join(self.args.output_dir, "README.md")
+        if os.path.isfile(card):
+            with open(card, encoding="utf-8") as handle:
+                head = handle.read(4096)
+            if head.startswith("---") and "- genebert" in head.split("\n---", 1)[0]:
+                return
+        super().create_model_card(*args, **kwargs)
+
     def _get_output_dir(self, trial: Any) -> str:
         run_dir = super()._get_output_dir(trial)
         return os.path.join(run_dir, CHECKPOINT_STAGING_DIR) if getattr(self, "_staging", False) else run_dir

@@ -498,3 +498,23 @@ def test_a_pipeline_whose_code_cannot_be_found_is_left_out_of_the_saved_config(t
     assert not (tmp_path / "pipeline_elsewhere.py").exists()
     assert model.config.custom_pipelines  # the in-memory config is left as it was
     assert "were not found" in caplog.text or "was not found" in caplog.text
+
+
+def test_genebert_trainer_keeps_the_project_card(export, tmp_path):
+    """genebert's Trainer (fine-tuning uses it) writes no training-summary card over a GeneBERT card, so its
+    push keeps the project's card; transformers' plain Trainer has no hook for that (docs/publishing.md)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
+
+    from genebert.training.trainer import AtomicCheckpointTrainer
+
+    out, _ = export
+    model = AutoModelForSequenceClassification.from_pretrained(out, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
+    args = TrainingArguments(output_dir=str(tmp_path / "run"), report_to="none", use_cpu=True)
+    trainer = AtomicCheckpointTrainer(model=model, args=args, processing_class=tokenizer)
+    trainer.save_model()
+    trainer.create_model_card(model_name="genebert-trained")
+    assert (tmp_path / "run" / "README.md").read_text() == (out / "README.md").read_text()
+    (tmp_path / "run" / "README.md").unlink()  # without a GeneBERT card, transformers' summary is written
+    trainer.create_model_card(model_name="genebert-trained")
+    assert "genebert-trained" in (tmp_path / "run" / "README.md").read_text()
