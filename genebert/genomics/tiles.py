@@ -16,6 +16,8 @@ from .intervals import RegionTable
 from .sequences import Genome
 
 GENOME_CELL_TYPE = "genome"
+# bases read at a time (pyfaidx cannot read a whole bgzip-compressed chromosome in one call)
+_CHUNK_BP = 1_000_000
 _NUCLEOTIDE = np.zeros(256, dtype=bool)
 for _base in "ACGTacgt":
     _NUCLEOTIDE[ord(_base)] = True
@@ -34,8 +36,10 @@ def genome_tiles(genome: Genome, tile_bp: int, *, min_tile_bp: int = 1) -> Regio
     chroms = list(genome.sizes)
     codes, starts = [], []
     for code, (chrom, size) in enumerate(genome.sizes.items()):
-        sequence = genome.fetch(chrom, 0, size)
-        ok = _NUCLEOTIDE[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)]
+        chunks = (
+            genome.fetch(chrom, start, min(start + _CHUNK_BP, size)) for start in range(0, size, _CHUNK_BP)
+        )
+        ok = np.concatenate([_NUCLEOTIDE[np.frombuffer(c.encode("latin-1"), dtype=np.uint8)] for c in chunks])
         edges = np.flatnonzero(np.diff(np.concatenate([[False], ok, [False]]).astype(np.int8)))
         for run_start, run_end in zip(edges[0::2], edges[1::2], strict=True):
             count = (run_end - run_start) // tile_bp
