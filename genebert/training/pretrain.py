@@ -375,6 +375,7 @@ def run_pretraining(
         processing_class=tokenizer,
         callbacks=callbacks,
         corpus_info=corpus_info_from(corpus),
+        sample_cell_types=corpus.samples["cell_type"],  # for the cell-type oracles beside the eval metrics
     )
     world = training_args.world_size
     global_batch = (

@@ -6,7 +6,8 @@ import json
 import logging
 import os
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,6 +31,8 @@ CHECKPOINT_STAGING_DIR = ".checkpoint-staging"
 # Each metric is a (numerator, denominator) pair summed over steps (and processes) and divided at log time,
 # so an average over batches of different sizes is exact.
 _METRICS = (
+    "mgm_copy_aware_accuracy",
+    "mgm_neighbour_copy_accuracy",
     "loss_mgm",
     "loss_ngsp",
     "loss_srm",
@@ -244,17 +247,28 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         Other arguments: as `transformers.Trainer`.
     """
 
-    def __init__(self, *args: Any, corpus_info: dict | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        corpus_info: dict | None = None,
+        sample_cell_types: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.corpus_info = corpus_info
+        # every corpus sample's cell type, in the collator's order (the pool NGSP negatives come from)
+        self.sample_cell_types = None if sample_cell_types is None else [str(c) for c in sample_cell_types]
         self._metric_sums: dict[str, dict[str, list[float]]] = {
             "train": defaultdict(lambda: [0.0, 0.0]),
             "eval": defaultdict(lambda: [0.0, 0.0]),
         }
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
+        neighbour = inputs.pop("mgm_baseline_ids", None)  # evaluation only: the collator's baseline guesses
         outputs = model(**inputs)
         split = "train" if model.training else "eval"
+        if neighbour is not None:
+            self._add_copy_baselines(inputs, neighbour)
         self._last_loss_terms = {
             name: getattr(outputs, f"{name}_loss").detach()
             for name in ("mgm", "ngsp", "srm")
@@ -268,6 +282,41 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         if self.args.n_gpu > 1:  # DataParallel gathers one loss per device
             loss = loss.mean()
         return (loss, outputs) if return_outputs else loss
+
+    def _add_copy_baselines(self, inputs: dict[str, torch.Tensor], neighbour: torch.Tensor) -> None:
+        """MGM baselines on the same masked tokens: neighbour copy, and copy-aware (copy the input k-mer where
+        a kept or replaced span shows one, the neighbour-copy guess at a [MASK])."""
+        labels, shown = inputs["labels"], inputs["input_ids"]
+        masked = labels != -100
+        mask_id = getattr(self.processing_class, "mask_token_id", None)
+        copy_aware = torch.where(shown != mask_id, shown, neighbour.to(shown.device))
+        count = float(masked.sum())
+        for name, guess in (("mgm_neighbour_copy_accuracy", neighbour.to(shown.device)),
+                            ("mgm_copy_aware_accuracy", copy_aware)):  # fmt: skip
+            entry = self._metric_sums["eval"][name]
+            entry[0] += float((guess[masked] == labels[masked]).sum())
+            entry[1] += count
+
+    def _cell_type_oracles(self, dataset: Any, prefix: str) -> dict[str, float]:
+        """Expected accuracy of an oracle that knows each sample's cell type and nothing else: SRM top-1 picks
+        uniformly among the contrastive batch's samples of that cell type; NGSP says "next" exactly when segment
+        B's sample shares A's cell type."""
+        if dataset is None or "cell_type" not in getattr(dataset, "column_names", ()):
+            return {}
+        types = [str(c) for c in dataset["cell_type"]]
+        size = self.args.per_device_eval_batch_size * max(self.accelerator.num_processes, 1)
+        srm = [1 / chunk.count(t) for b in range(0, len(types), size) for chunk in [types[b : b + size]]
+               for t in chunk if len(chunk) > 1]  # fmt: skip
+        result = {f"{prefix}_srm_cell_type_oracle": round(sum(srm) / len(srm), 6)} if srm else {}
+        pool = self.sample_cell_types
+        q = getattr(self.data_collator, "negative_probability", None)
+        if pool and q is not None and len(pool) > 1:
+            counts = Counter(pool)
+            same = [(counts[t] - 1) / (len(pool) - 1) for t in types]
+            result[f"{prefix}_ngsp_cell_type_oracle"] = round(
+                sum((1 - q) + q * (1 - p) for p in same) / len(same), 6
+            )
+        return result
 
     def prediction_step(self, model, inputs, prediction_loss_only: bool, ignore_keys=None):
         """Evaluation computes the loss and the metrics; pre-training has no per-example predictions to keep."""
@@ -298,10 +347,23 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         super().log(logs, start_time)
 
     def evaluation_loop(self, *args: Any, **kwargs: Any):
+        """The Trainer's, with every pre-training metric and, beside them, the baselines: copy-aware and
+        neighbour-copy MGM (the collator returns its guesses during evaluation) and cell-type oracles for SRM
+        and NGSP (docs/pretraining.md)."""
         self._metric_sums["eval"].clear()
-        output = super().evaluation_loop(*args, **kwargs)
+        collator = self.data_collator
+        previous = getattr(collator, "return_baseline", None)
+        if previous is not None:
+            collator.return_baseline = True
+        try:
+            output = super().evaluation_loop(*args, **kwargs)
+        finally:
+            if previous is not None:
+                collator.return_baseline = previous
         prefix = kwargs.get("metric_key_prefix", args[3] if len(args) > 3 else "eval")
         output.metrics.update(self._reduced_metrics("eval", f"{prefix}_"))
+        dataset = args[0].dataset if args and hasattr(args[0], "dataset") else None
+        output.metrics.update(self._cell_type_oracles(dataset, prefix))
         return output
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:

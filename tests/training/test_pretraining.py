@@ -81,8 +81,15 @@ def test_run_pretraining_tiny_end_to_end(tiny_corpus, tmp_path):
         "eval_ngsp_accuracy",
         "eval_srm_top1_seq2region",
         "eval_srm_top1_region2seq",
+        # the baselines beside them
+        "eval_mgm_copy_aware_accuracy",
+        "eval_mgm_neighbour_copy_accuracy",
+        "eval_srm_cell_type_oracle",
+        "eval_ngsp_cell_type_oracle",
     ):
         assert key in metrics, key
+    assert metrics["eval_mgm_copy_aware_accuracy"] >= metrics["eval_mgm_neighbour_copy_accuracy"]
+    assert 0 < metrics["eval_srm_cell_type_oracle"] <= 1 and 0.5 <= metrics["eval_ngsp_cell_type_oracle"] <= 1
     logged = [entry for entry in json.loads((out / "log_history.json").read_text()) if "loss" in entry]
     assert (
         logged and {"train_loss_mgm", "train_mgm_accuracy", "train_srm_top1_seq2region"} <= logged[-1].keys()
