@@ -14,6 +14,8 @@ from transformers import PretrainedConfig
 
 # This remote code targets transformers 5.x only. Outside that range it refuses to load, in one line, instead of
 # running with other semantics (transformers 4.x would load the tokenizer and silently drop [CLS] and [SEP]).
+# Each remote-code file keeps its own copy: transformers 4.x copies only a module's direct relative imports, so
+# a guard imported from another file is missing there (tests/hub/test_roundtrips.py runs the real 4.x).
 SUPPORTED_TRANSFORMERS = ">=5.0,<6"
 
 
