@@ -700,7 +700,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
                     _write_text(os.path.join(save_directory, filename), source)
             card = _source_file(self, "README.md")
             target = os.path.join(save_directory, "README.md")
-            if card is not None and not os.path.exists(target) and _is_genebert_card(card):
+            if card is not None and not os.path.exists(target) and is_genebert_card(card):
                 with open(card, encoding="utf-8") as handle:
                     _write_text(target, handle.read())
         return result
@@ -735,7 +735,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
         repo_id = api.create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
         card = transformers_hub.create_and_tag_model_card(repo_id, tags, token=token)
         local = _source_file(self, "README.md")
-        if "genebert" not in (card.data.tags or []) and local is not None and _is_genebert_card(local):
+        if "genebert" not in (card.data.tags or []) and local is not None and is_genebert_card(local):
             card = type(card).load(local)
             for tag in tags or ():
                 if tag not in (card.data.tags or []):
@@ -874,7 +874,8 @@ def _source_file(model: nn.Module, filename: str) -> str | None:
         return None
 
 
-def _is_genebert_card(path: str) -> bool:
+def is_genebert_card(path: str) -> bool:
+    """Whether the model card at ``path`` is one of this project's (its YAML tags include ``genebert``)."""
     with open(path, encoding="utf-8") as handle:
         head = handle.read(4096)
     return head.startswith("---") and "- genebert" in head.split("\n---", 1)[0]

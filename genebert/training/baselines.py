@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from .metrics import classification_metrics
 
@@ -75,4 +77,36 @@ def composition_ridge(
     return lambda sequences: model.predict(_features(sequences, k))
 
 
-__all__ = ["composition_ridge", "kmer_counts", "kmer_logistic_regression"]
+def copy_aware_guess(
+    input_ids: torch.Tensor, neighbour_guess: torch.Tensor, mask_token_id: int
+) -> torch.Tensor:
+    """The copy-aware MGM baseline's k-mer at every position: the input k-mer where the input shows one (kept
+    or randomly replaced spans), the neighbour-copy guess where it shows ``[MASK]``."""
+    return torch.where(input_ids != mask_token_id, input_ids, neighbour_guess.to(input_ids.device))
+
+
+def srm_cell_type_oracle(cell_types: Sequence[str], batch_size: int) -> float | None:
+    """Expected SRM top-1 of an oracle that knows each sample's cell type and nothing else, over consecutive
+    contrastive batches of ``batch_size``: it picks uniformly among its batch's samples of that cell type.
+    ``None`` when no batch holds two samples."""
+    types = [str(c) for c in cell_types]
+    hits = [1 / chunk.count(t) for b in range(0, len(types), batch_size) for chunk in [types[b : b + batch_size]]
+            for t in chunk if len(chunk) > 1]  # fmt: skip
+    return sum(hits) / len(hits) if hits else None
+
+
+def ngsp_cell_type_oracle(
+    cell_types: Sequence[str], pool_cell_types: Sequence[str], negative_probability: float
+) -> float:
+    """Expected NGSP accuracy of the oracle that says "next" exactly when segment B's sample shares A's cell
+    type: right on every true next segment, and on a negative unless its sample, drawn uniformly from the other
+    samples of ``pool_cell_types``, shares it."""
+    counts, total = Counter(map(str, pool_cell_types)), len(pool_cell_types)
+    same = [(counts[str(t)] - 1) / max(total - 1, 1) for t in cell_types]
+    return float(np.mean([(1 - negative_probability) + negative_probability * (1 - p) for p in same]))
+
+
+__all__ = [
+    "composition_ridge", "copy_aware_guess", "kmer_counts", "kmer_logistic_regression", "ngsp_cell_type_oracle",
+    "srm_cell_type_oracle",
+]  # fmt: skip

@@ -259,10 +259,11 @@ def block_split(corpus, data_args: DataArguments, seed: int) -> BlockSplit:
     )
 
 
-def split_samples(corpus, data_args: DataArguments, seed: int):
+def split_samples(corpus, data_args: DataArguments, seed: int, split: BlockSplit | None = None):
     """Training and held-out samples (``None`` when nothing is held out), split by genome blocks so that no
-    region of a held-out sample occurs in a training sample."""
-    split = block_split(corpus, data_args, seed)
+    region of a held-out sample occurs in a training sample (``split``: one already computed by
+    :func:`block_split` with the same arguments)."""
+    split = split if split is not None else block_split(corpus, data_args, seed)
     train_indices, eval_indices = split.train, split.evaluation
     if data_args.max_train_samples:
         train_indices = train_indices[: data_args.max_train_samples]
@@ -293,7 +294,7 @@ def run_pretraining(
         data_args.corpus_dir, verify="checksums" if data_args.verify_corpus_checksums else "sizes"
     )
     split = block_split(corpus, data_args, training_args.seed)
-    train_dataset, eval_dataset = split_samples(corpus, data_args, training_args.seed)
+    train_dataset, eval_dataset = split_samples(corpus, data_args, training_args.seed, split)
     logger.info(
         "held out %d genome blocks of %d bp: %d training samples, %d held-out samples, %d straddling both dropped",
         len(split.blocks),

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import shutil
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +15,9 @@ from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState,
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
 from genebert.errors import GeneBertError
-from genebert.modeling_genebert import GeneBertLoadingError, tied_weight_keys
+from genebert.modeling_genebert import GeneBertLoadingError, is_genebert_card, tied_weight_keys
 from genebert.storage import atomic_write, disk_full_error, is_disk_full
+from genebert.training.baselines import copy_aware_guess, ngsp_cell_type_oracle, srm_cell_type_oracle
 
 logger = logging.getLogger(__name__)
 
@@ -175,11 +176,8 @@ class AtomicCheckpointTrainer(Trainer):
         project's card, which `save_pretrained` copies from the folder a model was loaded from): a push then keeps
         it. (A plain `transformers.Trainer` always writes its own; it offers no hook.)"""
         card = os.path.join(self.args.output_dir, "README.md")
-        if os.path.isfile(card):
-            with open(card, encoding="utf-8") as handle:
-                head = handle.read(4096)
-            if head.startswith("---") and "- genebert" in head.split("\n---", 1)[0]:
-                return
+        if os.path.isfile(card) and is_genebert_card(card):
+            return
         super().create_model_card(*args, **kwargs)
 
     def _get_output_dir(self, trial: Any) -> str:
@@ -288,8 +286,7 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         a kept or replaced span shows one, the neighbour-copy guess at a [MASK])."""
         labels, shown = inputs["labels"], inputs["input_ids"]
         masked = labels != -100
-        mask_id = getattr(self.processing_class, "mask_token_id", None)
-        copy_aware = torch.where(shown != mask_id, shown, neighbour.to(shown.device))
+        copy_aware = copy_aware_guess(shown, neighbour, getattr(self.processing_class, "mask_token_id", None))
         count = float(masked.sum())
         for name, guess in (("mgm_neighbour_copy_accuracy", neighbour.to(shown.device)),
                             ("mgm_copy_aware_accuracy", copy_aware)):  # fmt: skip
@@ -305,17 +302,12 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
             return {}
         types = [str(c) for c in dataset["cell_type"]]
         size = self.args.per_device_eval_batch_size * max(self.accelerator.num_processes, 1)
-        srm = [1 / chunk.count(t) for b in range(0, len(types), size) for chunk in [types[b : b + size]]
-               for t in chunk if len(chunk) > 1]  # fmt: skip
-        result = {f"{prefix}_srm_cell_type_oracle": round(sum(srm) / len(srm), 6)} if srm else {}
+        srm = srm_cell_type_oracle(types, size)
+        result = {f"{prefix}_srm_cell_type_oracle": round(srm, 6)} if srm is not None else {}
         pool = self.sample_cell_types
         q = getattr(self.data_collator, "negative_probability", None)
         if pool and q is not None and len(pool) > 1:
-            counts = Counter(pool)
-            same = [(counts[t] - 1) / (len(pool) - 1) for t in types]
-            result[f"{prefix}_ngsp_cell_type_oracle"] = round(
-                sum((1 - q) + q * (1 - p) for p in same) / len(same), 6
-            )
+            result[f"{prefix}_ngsp_cell_type_oracle"] = round(ngsp_cell_type_oracle(types, pool, q), 6)
         return result
 
     def prediction_step(self, model, inputs, prediction_loss_only: bool, ignore_keys=None):
