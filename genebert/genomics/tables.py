@@ -282,8 +282,9 @@ def deduplicate_splits(splits: dict[str, list[dict]]) -> tuple[dict[str, list[di
     for name in sorted(splits, key=lambda n: SPLITS.index(n) if n in SPLITS else len(SPLITS)):
         kept = []
         for record in splits[name]:
-            seen_labels = earlier.get(_dna_of(record))
-            if seen_labels is None or not _dna_of(record):
+            dna = _dna_of(record)
+            seen_labels = earlier.get(dna)
+            if seen_labels is None or not dna:
                 kept.append(record)
             else:
                 conflicting += str(record.get("label")) not in seen_labels
