@@ -116,6 +116,11 @@ class GeneBertConfig(PretrainedConfig):
             `True`: timm's default weights from the Hub; a path to an existing local file (`.safetensors`, `.pth`,
             `.bin`): those weights (timm `pretrained_cfg_overlay=dict(file=...)`); any other string: a Hub model id
             holding timm weights (e.g. `"timm/swin_tiny_patch4_window7_224.ms_in1k"`).
+        position_embedding_init (`str`, defaults to `"normal"`): how the learned absolute position embeddings
+            start. `"normal"`: BERT's N(0, initializer_range). `"sinusoidal"`: the sin/cos table of Vaswani et al.
+            with the same per-dimension RMS, so that neighbouring positions are related by one linear map from the
+            start; small models then learn to read the visible bases of overlapping k-mers in hundreds of steps
+            instead of thousands (the demo uses it; docs/pretraining.md). Still learned; only the start differs.
         projection_dim (`int`, defaults to 256): size of the shared sequence/region embedding space of SRM.
         logit_scale_init (`float`, defaults to ln(1/0.07)): initial value of the learnable log temperature.
         logit_scale_max (`float`, defaults to 100): the scale `exp(logit_scale)` is clamped at this value.
@@ -145,6 +150,7 @@ class GeneBertConfig(PretrainedConfig):
         max_position_embeddings: int = 512,
         type_vocab_size: int = 2,
         initializer_range: float = 0.02,
+        position_embedding_init: str = "normal",
         layer_norm_eps: float = 1e-12,
         pad_token_id: int = 0,
         classifier_dropout: float | None = None,
@@ -248,6 +254,10 @@ class GeneBertConfig(PretrainedConfig):
             )
         if srm_weight < 0:
             raise ValueError(f"srm_weight must be >= 0, got {srm_weight}")
+        if position_embedding_init not in ("normal", "sinusoidal"):
+            raise ValueError(
+                f"position_embedding_init must be 'normal' or 'sinusoidal', got {position_embedding_init!r}"
+            )
 
         self.kmer = kmer
         self.vocab_size = vocab_size
@@ -261,6 +271,7 @@ class GeneBertConfig(PretrainedConfig):
         self.max_position_embeddings = max_position_embeddings
         self.type_vocab_size = type_vocab_size
         self.initializer_range = initializer_range
+        self.position_embedding_init = position_embedding_init
         self.layer_norm_eps = layer_norm_eps
         self.classifier_dropout = classifier_dropout
         # BertModel reads these; GeneBERT is always a bidirectional encoder.

@@ -31,7 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import initialization as init
 from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
-from transformers.models.bert.modeling_bert import BertLMPredictionHead, BertModel, BertPreTrainedModel
+from transformers.models.bert.modeling_bert import (
+    BertEmbeddings,
+    BertLMPredictionHead,
+    BertModel,
+    BertPreTrainedModel,
+)
 from transformers.processing_utils import Unpack
 from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
@@ -57,6 +62,16 @@ _BERT_CONFIG_FIELDS = (
 # ---------------------------------------------------------------------------------------------------------------------
 # Contrastive losses (module-level, as in transformers' CLIP)
 # ---------------------------------------------------------------------------------------------------------------------
+
+
+def sinusoidal_positions(num_positions: int, dim: int, rms: float) -> torch.Tensor:
+    """(num_positions, dim) sin/cos table (Vaswani et al. 2017) scaled so every dimension has RMS ``rms``."""
+    position = torch.arange(num_positions, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(num_positions, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+    return table * (rms * math.sqrt(2.0))
 
 
 def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -573,6 +588,10 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
             init.ones_(module.motif_std)
         elif isinstance(module, GeneBertForPreTraining) and module.logit_scale is not None:
             init.constant_(module.logit_scale, self.config.logit_scale_init)
+        elif isinstance(module, BertEmbeddings) and self.config.position_embedding_init == "sinusoidal":
+            # after the children (transformers initialises a module's children first): replaces the normal init
+            weight = module.position_embeddings.weight
+            init.copy_(weight, sinusoidal_positions(*weight.shape, self.config.initializer_range).to(weight))
 
     def init_non_persistent_buffers(self) -> None:
         """Recompute the region tower's non-persistent buffers (called after every `from_pretrained`)."""
@@ -1413,4 +1432,5 @@ __all__ = [
     "clip_loss",
     "contrastive_loss",
     "gather_for_contrastive_loss",
+    "sinusoidal_positions",
 ]

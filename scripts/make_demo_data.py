@@ -6,7 +6,8 @@ Writes:
 - chromvar_chr22_peaks.fa: the 525 chr22 peaks of the chromVAR example with their hg19 sequence;
 - chr22_head.fa.gz (+ .fai, .gzi): hg19 chr22 truncated at --end, bgzip-compressed;
 - scatac_chromvar_chr22/ and scatac_hemato_chr22/: the two scATAC peak x cell matrices restricted to the
-  peaks inside that slice (matrix.mtx, peaks.bed, barcodes.tsv, cell_metadata.tsv).
+  peaks inside that slice (matrix.mtx, peaks.bed, barcodes.tsv, cell_metadata.tsv);
+- uci_splice/splice.csv: the UCI splice-junction table (the demo's fine-tuning task), copied unchanged.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def main() -> None:
     write_genome_slice(genome, args.end)
     for source, target in MATRICES.items():
         write_matrix_slice(args.shared / source, OUT / target, args.end)
+    (OUT / "uci_splice").mkdir(exist_ok=True)
+    shutil.copyfile(args.shared / "uci_splice" / "splice.csv", OUT / "uci_splice" / "splice.csv")
 
 
 if __name__ == "__main__":

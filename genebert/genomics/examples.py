@@ -30,6 +30,22 @@ def build_real_corpus(out: Path, progress: bool = True):
     return build_corpus(genome, access, load_motifs("JASPAR2018"), out, progress=progress)
 
 
+def build_tiled_real_corpus(out: Path, tile_bp: int, kmer: int, progress: bool = True):
+    """The embedded hg19 chr22 slice cut into ``tile_bp`` tiles (one pseudo cell type ``genome``), every tile a
+    region whose motif vector is scored over exactly its bases: tens of thousands of samples of real DNA, enough
+    to pre-train on in minutes (the demo's corpus)."""
+    from .corpus import CorpusConfig, build_corpus
+    from .motifs import load_motifs
+    from .sequences import Genome
+    from .tiles import tile_accessibility
+
+    genome = demo_data_path("chr22_head.fa.gz")
+    with Genome(genome) as reference:
+        access = tile_accessibility(reference, tile_bp, min_tile_bp=kmer)
+    config = CorpusConfig(kmer=kmer, region_window_bp=tile_bp)
+    return build_corpus(genome, access, load_motifs("JASPAR2018"), out, config, progress=progress)
+
+
 def build_synthetic_corpus(
     out: Path,
     regions_per_cell_type: int,
@@ -65,4 +81,4 @@ def build_synthetic_corpus(
     return build_corpus(truth["genome"], access, motifs, out, config, progress=progress), truth
 
 
-__all__ = ["build_real_corpus", "build_synthetic_corpus", "demo_data_path"]
+__all__ = ["build_real_corpus", "build_synthetic_corpus", "build_tiled_real_corpus", "demo_data_path"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -18,37 +19,39 @@ def test_embedded_demo_data_is_packaged():
     assert all(len(r.sequence) == 500 for r in records)
 
 
-def test_demo_end_to_end_small(capsys, tmp_path):
-    """The demo's whole path with 2 training steps per corpus (the full demo is `make demo`)."""
+def test_demo_end_to_end_small(capsys, tmp_path, monkeypatch):
+    """The demo's whole path through the CLI with 2 pre-training and 2 fine-tuning steps and small evaluation sets
+    (the full demo is `make demo`)."""
+    import genebert.demo
+
+    small = functools.partial(genebert.demo.DemoSettings, heldout_eval_samples=64, predict_sequences=10)
+    monkeypatch.setattr(genebert.demo, "DemoSettings", small)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        assert (
-            main(
-                [
-                    "demo",
-                    "--out",
-                    str(tmp_path),
-                    "--real-steps",
-                    "2",
-                    "--synthetic-steps",
-                    "2",
-                    "--no-progress",
-                ]
-            )
-            == 0
-        )
+        argv = ["demo", "--out", str(tmp_path), "--pretrain-steps", "2", "--finetune-steps", "2", "--no-progress"]
+        assert main(argv) == 0
     out = capsys.readouterr().out
     assert "motifs        579" in out and "report:" in out
     report = (tmp_path / "report.md").read_text()
-    assert "| real |" in report and "| synthetic |" in report
-    for name in ("real", "synthetic"):
-        assert (tmp_path / name / "corpus" / "metadata.json").is_file()
-        assert (tmp_path / name / "model" / "model.safetensors").is_file()
-        assert (tmp_path / name / "model" / "training_curves.png").is_file()
+    for section in ("## 1. Pre-training on real DNA", "## 2. Fine-tuning", "## 3. Export and prediction"):
+        assert section in report
+    assert "| MGM accuracy" in report and "copy-aware" in report and "logistic regression on 4-mer" in report
+    assert (tmp_path / "corpus" / "metadata.json").is_file()
+    assert (tmp_path / "pretrain" / "model.safetensors").is_file()
+    assert (tmp_path / "pretrain" / "training_curves.png").is_file()
+    assert (tmp_path / "pretrain" / "heldout_split.json").is_file()
+    assert (tmp_path / "hub_model" / "modeling_genebert.py").is_file()
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {"mgm_accuracy", "mgm_neighbour_copy_accuracy", "srm_chance", "ngsp_accuracy"} <= results[
-        "synthetic"
-    ]["held_out"].keys()
+    held_out = results["pretrain"]["held_out"]
+    assert {"mgm_accuracy", "mgm_copy_aware_accuracy", "srm_chance", "srm_cell_type_oracle", "ngsp_accuracy",
+            "probe_r2", "composition_r2"} <= held_out.keys()  # fmt: skip
+    assert held_out["samples"] > 0 and results["finetune"]["baseline_kmer_logistic_regression"]["k"] == 4
+    predictions = (tmp_path / "predict" / "predictions.tsv").read_text().splitlines()
+    assert (
+        len(predictions)
+        == 1 + results["settings"]["predict_sequences"]
+        == 1 + results["predict"]["predicted"]
+    )
 
 
 def test_tokenize_prints_summary(capsys):
