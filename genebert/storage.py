@@ -310,15 +310,16 @@ def is_disk_full(error: BaseException, path: str | Path, need_bytes: int) -> boo
 
 
 def json_safe(value: object) -> object:
-    """``value`` with every non-finite float (NaN, inf) replaced by None, for strict JSON."""
+    """``value`` with every non-finite float (NaN, inf) replaced by None and numpy / torch values made plain, for
+    strict JSON."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
-        return json_safe(value.item())  # numpy / torch scalars
+    if callable(getattr(value, "tolist", None)) and getattr(value, "ndim", None) is not None:
+        return json_safe(value.tolist())  # numpy / torch scalars and arrays
     return value
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...storage import atomic_write
+from ...storage import write_json
 from .spec import METRIC_LABELS, Study, Variant
 
 # --------------------------------------------------------------------------------------------------- results
@@ -49,18 +49,10 @@ def read_results(path: Path) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    """``value`` as JSON, written atomically (`genebert.storage.atomic_write`): readers and a study interrupted
-    mid-write see the old file or the new one, never half of one."""
+    """``value`` as strict JSON (an undefined metric is ``null``), written atomically (`genebert.storage.write_json`):
+    readers and a study interrupted mid-write see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(value, indent=1, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+    write_json(path, value, default=str)
 
 
 def _finite(value: Any) -> float | None:
