@@ -52,6 +52,7 @@ from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBert
 from genebert.errors import GeneBertError, InputFileError, UsageError
 from genebert.genomics.io import check_dna, reverse_complement
 from genebert.genomics.tables import (
+    SPLITS,
     encode_labels,
     label_names,
     normalise_label,
@@ -231,19 +232,16 @@ def read_table(
     if missing:
         raise InputFileError(path, f"missing columns {sorted(missing)} (has {table.column_names})")
     ids = table.column("id").to_pylist() if "id" in table.column_names else None
-    records = []
+    rows = zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True)
     # Parquet has no lines: "line" is the 1-based row number.
-    for row, (sequence, label) in enumerate(
-        zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True),
-        start=1,
-    ):
-        records.append(
-            {
-                "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
-                "sequence": check_dna(str(sequence or ""), path, row),
-                "label": normalise_label(label, path, row),  # row number
-            }
-        )
+    records = [
+        {
+            "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
+            "sequence": check_dna(str(sequence or ""), path, row),
+            "label": normalise_label(label, path, row),
+        }
+        for row, (sequence, label) in enumerate(rows, start=1)
+    ]
     if not records:
         raise InputFileError(path, "no rows")
     return records
@@ -255,11 +253,7 @@ def load_splits(data_args: DataArguments) -> tuple[dict[str, list[dict]], list[s
         task = load_task(data_args.task, data_args.data_root, seed=data_args.split_seed)
         splits = {name: records for name, records in task.splits.items() if records}
         return splits, task.label_names, task.kind
-    files = {
-        "train": data_args.train_file,
-        "validation": data_args.validation_file,
-        "test": data_args.test_file,
-    }
+    files = {name: getattr(data_args, f"{name}_file") for name in SPLITS}
     splits = {
         name: read_table(path, data_args.sequence_column, data_args.label_column)
         for name, path in files.items()
@@ -392,10 +386,14 @@ def build_model(
     return model, tokenizer
 
 
+def _probabilities(prediction) -> np.ndarray:
+    """Class probabilities from a Trainer prediction (its logits come first when the model returns more)."""
+    logits = prediction.predictions
+    return as_probabilities(logits[0] if isinstance(logits, tuple) else logits)
+
+
 def _compute_metrics(eval_prediction) -> dict[str, float]:
-    logits = eval_prediction.predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    return classification_metrics(eval_prediction.label_ids, as_probabilities(logits))
+    return classification_metrics(eval_prediction.label_ids, _probabilities(eval_prediction))
 
 
 def write_predictions(
@@ -436,7 +434,7 @@ def run_finetuning(
     splits, classes, kind = load_splits(data_args)  # input errors first: a bad file writes nothing
     if training_args.should_save:
         ensure_writable_directory(training_args.output_dir, what="fine-tuning output")
-    files = {name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")}
+    files = {name: getattr(data_args, f"{name}_file") for name in SPLITS}
     identity = run_identity(
         "finetune",
         (model_args, data_args, training_args),
@@ -449,13 +447,10 @@ def run_finetuning(
         overwrite=training_args.overwrite_output_dir,
         main_process=training_args.should_save,
     )
-    splits["train"] = subsample(splits["train"], data_args.max_train_samples, data_args.split_seed)
-    if "validation" in splits:
-        splits["validation"] = subsample(
-            splits["validation"], data_args.max_eval_samples, data_args.split_seed
-        )
-    if "test" in splits:
-        splits["test"] = subsample(splits["test"], data_args.max_test_samples, data_args.split_seed)
+    limits = (data_args.max_train_samples, data_args.max_eval_samples, data_args.max_test_samples)
+    for name, limit in zip(SPLITS, limits, strict=True):
+        if name in splits:
+            splits[name] = subsample(splits[name], limit, data_args.split_seed)
 
     if data_args.reverse_complement_augmentation:
         # TF binding and promoter activity do not depend on which strand a peak file reports: doubling the
@@ -537,10 +532,7 @@ def run_finetuning(
         outcome = {key.removeprefix("eval_"): value for key, value in eval_metrics.items()}
     if "test" in data:
         prediction = trainer.predict(data["test"], metric_key_prefix="test")
-        logits = (
-            prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        )
-        probabilities = as_probabilities(logits)
+        probabilities = _probabilities(prediction)
         outcome = classification_metrics(data["test"].labels, probabilities)
         outcome.update(
             loss=prediction.metrics.get("test_loss", math.nan),

@@ -341,9 +341,7 @@ def run_pretraining(
     if isinstance(resume, str):
         check_motifs_match(GeneBertConfig.from_pretrained(resume), corpus, resume)
 
-    if (
-        training_args.should_save
-    ):  # every checkpoint kept at once (weights + Adam's moments) and the final model
+    if training_args.should_save:  # every checkpoint kept at once (weights + Adam's moments), the final model
         ensure_writable_directory(
             training_args.output_dir,
             need_bytes=checkpoint_space_needed(model, training_args),
@@ -404,9 +402,8 @@ def run_pretraining(
         output = Path(training_args.output_dir)
         tokenizer.save_pretrained(output)
         write_json(output / "all_results.json", metrics)
-        atomic_write(
-            output / "training_args.json", training_args.to_json_string()
-        )  # readable without unpickling
+        # readable without unpickling (model cards read this file)
+        atomic_write(output / "training_args.json", training_args.to_json_string())
         write_json(output / "log_history.json", trainer.state.log_history)
         write_json(output / "heldout_split.json", split.to_json())
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)
