@@ -7,6 +7,7 @@ character, a wrong length or an unknown label raises :class:`InputFileError` nam
 
 from __future__ import annotations
 
+import bisect
 import csv
 import itertools
 import math
@@ -327,16 +328,9 @@ def seeded_split(
     for key in sorted(strata, key=str):
         members = np.asarray(strata[key])[rng.permutation(len(strata[key]))]
         n_train = round(fractions[0] * len(members))
-        n_validation = round(fractions[1] * len(members))
+        ends = (n_train, n_train + round(fractions[1] * len(members)))  # of train and of validation
         for position, member in enumerate(members):
-            name = (
-                "train"
-                if position < n_train
-                else "validation"
-                if position < n_train + n_validation
-                else "test"
-            )
-            assignment[unique_groups[member]] = name
+            assignment[unique_groups[member]] = SPLITS[bisect.bisect_right(ends, position)]
     return [assignment[group] for group in group_of]
 
 
