@@ -152,12 +152,17 @@ def write_output_marker(directory: str | Path, tool: str) -> Path:
     return atomic_write(Path(directory) / OUTPUT_MARKER, output_marker_bytes(tool))
 
 
-def output_tool(directory: str | Path) -> str | None:
-    """The tool whose output ``directory`` is, from its `OUTPUT_MARKER` (None: no readable marker)."""
+def read_json(path: str | Path) -> object:
+    """The JSON value in ``path``, or None when it is missing or unreadable (for files a tool only consults)."""
     try:
-        value = json.loads((Path(directory) / OUTPUT_MARKER).read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def output_tool(directory: str | Path) -> str | None:
+    """The tool whose output ``directory`` is, from its `OUTPUT_MARKER` (None: no readable marker)."""
+    value = read_json(Path(directory) / OUTPUT_MARKER)
     return value.get("tool") if isinstance(value, dict) else None
 
 

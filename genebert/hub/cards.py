@@ -12,6 +12,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .. import CITATION, PAPER_URL
+from ..storage import read_json
 
 REMOTE_CODE_FILES = (
     "configuration_genebert.py",
@@ -66,13 +67,6 @@ def read_training_args(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(candidate.read_text())
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def _run_places(run_dir: Path) -> list[Path]:
     """Where a run's files are looked for, in order: the run directory, then its latest ``checkpoint-*``."""
     checkpoints = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
@@ -82,7 +76,7 @@ def _run_places(run_dir: Path) -> list[Path]:
 def _first_run_json(run_dir: Path, name: str) -> Any:
     """The JSON file ``name`` of a run (see `_run_places`), or None where no place holds a readable one."""
     return next(
-        (v for v in (_read_json(place / name) for place in _run_places(run_dir)) if v is not None), None
+        (v for v in (read_json(place / name) for place in _run_places(run_dir)) if v is not None), None
     )
 
 

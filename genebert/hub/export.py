@@ -385,10 +385,7 @@ def _model_class_for(checkpoint: Path) -> Any:
 
 def _default_training_dir(checkpoint: Path) -> Path | None:
     markers = ("all_results.json", "trainer_state.json", "training_args.json", "training_args.bin")
-    for place in (checkpoint, checkpoint.parent):
-        if any((place / marker).exists() for marker in markers):
-            return place
-    return None
+    return next((p for p in (checkpoint, checkpoint.parent) if any((p / m).exists() for m in markers)), None)
 
 
 def export_checkpoint(
