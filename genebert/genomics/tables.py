@@ -38,12 +38,9 @@ def join_kmers(text: str) -> str | None:
     tokens = text.split()
     if len(tokens) < 2 or not all(_KMER_TOKEN.fullmatch(t) for t in tokens):
         return None
-    k = len(tokens[0])
-    if any(len(t) != k for t in tokens):
+    # each token overlaps the next by all but one base (so all tokens have the same length)
+    if any(previous[1:] != current[:-1] for previous, current in itertools.pairwise(tokens)):
         return None
-    for previous, current in itertools.pairwise(tokens):
-        if previous[1:] != current[:-1]:
-            return None
     return tokens[0] + "".join(t[-1] for t in tokens[1:])
 
 

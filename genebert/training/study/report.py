@@ -263,7 +263,6 @@ def tsne_figures(study: Study, results: Mapping[str, Any], out: Path, cache_dir:
 
 def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None = None) -> RunSummary:
     """(Re)write ``results.json``'s summary, ``results.md``, the metric plot and any t-SNE figures."""
-    summary = RunSummary()
     results_path = out / "results.json"
     results = read_results(results_path)
     command = command or results.get("command")  # --report-only keeps the command that ran the cells
@@ -283,5 +282,4 @@ def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None 
     write_json_atomic(results_path, results)
     markdown = out / "results.md"
     markdown.write_text(results_markdown(study, results, command))
-    summary.results_path, summary.markdown_path, summary.figures = results_path, markdown, figures
-    return summary
+    return RunSummary(results_path=results_path, markdown_path=markdown, figures=figures)
