@@ -137,9 +137,7 @@ def _task_of(model: Any) -> tuple[str, bool]:
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def build_model_card(

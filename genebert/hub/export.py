@@ -375,12 +375,9 @@ def push_dataset(
 def _model_class_for(checkpoint: Path) -> Any:
     from .. import modeling_genebert
 
-    config = json.loads((checkpoint / "config.json").read_text())
-    for architecture in config.get("architectures") or []:
-        model_class = getattr(modeling_genebert, architecture, None)
-        if model_class is not None:
-            return model_class
-    return modeling_genebert.GeneBertForPreTraining
+    architectures = json.loads((checkpoint / "config.json").read_text()).get("architectures") or []
+    known = [getattr(modeling_genebert, name) for name in architectures if hasattr(modeling_genebert, name)]
+    return known[0] if known else modeling_genebert.GeneBertForPreTraining
 
 
 def _default_training_dir(checkpoint: Path) -> Path | None:

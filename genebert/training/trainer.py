@@ -253,8 +253,7 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         # every corpus sample's cell type, in the collator's order (the pool NGSP negatives come from)
         self.sample_cell_types = None if sample_cell_types is None else [str(c) for c in sample_cell_types]
         self._metric_sums: dict[str, dict[str, list[float]]] = {
-            "train": defaultdict(lambda: [0.0, 0.0]),
-            "eval": defaultdict(lambda: [0.0, 0.0]),
+            split: defaultdict(lambda: [0.0, 0.0]) for split in ("train", "eval")
         }
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
@@ -409,11 +408,8 @@ class MaskRateScheduleCallback(TrainerCallback):
         self.initial_rate, self.final_rate, self.switch_fraction = initial_rate, final_rate, switch_fraction
 
     def rate_at(self, step: int, max_steps: int) -> float:
-        return (
-            self.final_rate
-            if max_steps > 0 and step >= self.switch_fraction * max_steps
-            else self.initial_rate
-        )
+        switched = max_steps > 0 and step >= self.switch_fraction * max_steps
+        return self.final_rate if switched else self.initial_rate
 
     def on_step_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
