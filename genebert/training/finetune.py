@@ -34,7 +34,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ from genebert.genomics.tasks import load_task
 from genebert.storage import atomic_write, ensure_writable_directory, write_json
 from genebert.training.arguments import (
     TRAINING_PRESETS,
+    option,
     parse_config_overrides,
     parse_values,
     parse_with_presets,
@@ -85,99 +86,76 @@ TRUNCATION_POLICIES = ("centre", "left", "right", "error")
 
 @dataclass
 class ModelArguments:
-    preset: str = field(
-        default="base",
-        metadata={"help": "size and schedule when training from scratch: 'tiny', 'small' (CPU) or 'base'"},
+    preset: str = option(
+        "base", "size and schedule when training from scratch: 'tiny', 'small' (CPU) or 'base'"
     )
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "a GeneBERT checkpoint (pre-training or fine-tuning output, or Hub id)"},
+    model_name_or_path: str | None = option(
+        None, "a GeneBERT checkpoint (pre-training or fine-tuning output, or Hub id)"
     )
-    dnabert_checkpoint: str | None = field(
-        default=None, metadata={"help": "a DNABERT-style BertForMaskedLM checkpoint for the sequence tower"}
+    dnabert_checkpoint: str | None = option(
+        None, "a DNABERT-style BertForMaskedLM checkpoint for the sequence tower"
     )
-    kmer: int = field(default=6, metadata={"help": "k of the k-mer tokens when training from scratch"})
-    config_overrides: str | None = field(
-        default=None, metadata={"help": "comma-separated config overrides, e.g. 'hidden_dropout_prob=0.2'"}
+    kmer: int = option(6, "k of the k-mer tokens when training from scratch")
+    config_overrides: str | None = option(
+        None, "comma-separated config overrides, e.g. 'hidden_dropout_prob=0.2'"
     )
-    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'"})
+    attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
 
 
 @dataclass
 class DataArguments:
-    task: str | None = field(
-        default=None, metadata={"help": "a built-in task (genebert.genomics.tasks.TASKS)"}
+    task: str | None = option(None, "a built-in task (genebert.genomics.tasks.TASKS)")
+    data_root: str | None = option(
+        None, "folder of the built-in tasks' data (default $GENEBERT_DATA_ROOT or ../shared/data)"
     )
-    data_root: str | None = field(
-        default=None,
-        metadata={
-            "help": "folder of the built-in tasks' data (default $GENEBERT_DATA_ROOT or ../shared/data)"
-        },
+    train_file: str | None = option(None, "CSV/TSV/parquet with sequence,label")
+    validation_file: str | None = option(None, "dev split (early stopping)")
+    test_file: str | None = option(None, "test split (test_results.json)")
+    sequence_column: str = option("sequence")
+    label_column: str = option("label")
+    validation_split_percentage: int = option(
+        10, "without a validation file: the seeded share of train used as dev"
     )
-    train_file: str | None = field(default=None, metadata={"help": "CSV/TSV/parquet with sequence,label"})
-    validation_file: str | None = field(default=None, metadata={"help": "dev split (early stopping)"})
-    test_file: str | None = field(default=None, metadata={"help": "test split (test_results.json)"})
-    sequence_column: str = field(default="sequence")
-    label_column: str = field(default="label")
-    validation_split_percentage: int = field(
-        default=10, metadata={"help": "without a validation file: the seeded share of train used as dev"}
+    split_seed: int = option(42, "seed of data splits and shuffled negatives (tasks without a split)")
+    max_seq_length: int = option(512, "tokens per sequence, [CLS] and [SEP] included")
+    truncation: str = option("centre", "crop of longer sequences: 'centre', 'left', 'right' or 'error'")
+    max_train_samples: int | None = option(None, "use a seeded random subset of train of this size")
+    max_eval_samples: int | None = option(
+        None, "use a seeded random subset of dev of this size (faster evaluations)"
     )
-    split_seed: int = field(
-        default=42, metadata={"help": "seed of data splits and shuffled negatives (tasks without a split)"}
+    max_test_samples: int | None = option(None)
+    early_stopping_patience: int = option(5, "evaluations without dev improvement before stopping (0: never)")
+    kmer_baseline: int = option(
+        4,
+        "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
+        "the test metrics (0: none)",
     )
-    max_seq_length: int = field(
-        default=512, metadata={"help": "tokens per sequence, [CLS] and [SEP] included"}
-    )
-    truncation: str = field(
-        default="centre", metadata={"help": "crop of longer sequences: 'centre', 'left', 'right' or 'error'"}
-    )
-    max_train_samples: int | None = field(
-        default=None, metadata={"help": "use a seeded random subset of train of this size"}
-    )
-    max_eval_samples: int | None = field(
-        default=None, metadata={"help": "use a seeded random subset of dev of this size (faster evaluations)"}
-    )
-    max_test_samples: int | None = field(default=None)
-    early_stopping_patience: int = field(
-        default=5, metadata={"help": "evaluations without dev improvement before stopping (0: never)"}
-    )
-    kmer_baseline: int = field(
-        default=4,
-        metadata={
-            "help": "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
-            "the test metrics (0: none)"
-        },
-    )
-    reverse_complement_augmentation: bool = field(
-        default=False,
-        metadata={
-            "help": "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
-        },
+    reverse_complement_augmentation: bool = option(
+        False, "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
     )
 
 
 @dataclass
 class GeneBertFinetuningArguments(TrainingArguments):
-    output_dir: str = field(default="outputs/finetune")
-    num_train_epochs: float = field(default=3.0)
-    learning_rate: float = field(default=3e-5)
-    warmup_steps: float = field(default=0.1)
-    weight_decay: float = field(default=0.01)
-    per_device_train_batch_size: int = field(default=32)
-    per_device_eval_batch_size: int = field(default=64)
-    logging_steps: float = field(default=50)
-    eval_strategy: str = field(default="steps")
-    eval_steps: float | None = field(default=200)
-    save_strategy: str = field(default="steps")
-    save_steps: float = field(default=200)
-    save_total_limit: int | None = field(default=2)
-    load_best_model_at_end: bool = field(default=True)
-    metric_for_best_model: str | None = field(default="auc")
-    greater_is_better: bool | None = field(default=True)
-    save_safetensors: bool = field(default=True)
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={"help": "train into an output_dir holding another run (its checkpoints are removed)"},
+    output_dir: str = option("outputs/finetune")
+    num_train_epochs: float = option(3.0)
+    learning_rate: float = option(3e-5)
+    warmup_steps: float = option(0.1)
+    weight_decay: float = option(0.01)
+    per_device_train_batch_size: int = option(32)
+    per_device_eval_batch_size: int = option(64)
+    logging_steps: float = option(50)
+    eval_strategy: str = option("steps")
+    eval_steps: float | None = option(200)
+    save_strategy: str = option("steps")
+    save_steps: float = option(200)
+    save_total_limit: int | None = option(2)
+    load_best_model_at_end: bool = option(True)
+    metric_for_best_model: str | None = option("auc")
+    greater_is_better: bool | None = option(True)
+    save_safetensors: bool = option(True)
+    overwrite_output_dir: bool = option(
+        False, "train into an output_dir holding another run (its checkpoints are removed)"
     )
 
 
