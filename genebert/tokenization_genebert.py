@@ -382,14 +382,8 @@ class GeneBertTokenizer(KmerAlignmentMixin, PreTrainedTokenizer):
                     if isinstance(sequence, str):
                         self.tokenize(sequence)
                 except ValueError as found:
-                    return ValueError(
-                        re.sub(
-                            r"at position (\d+)",
-                            rf"at position \1 of sequence {index}{suffix}",
-                            str(found),
-                            count=1,
-                        )
-                    )
+                    located = rf"at position \1 of sequence {index}{suffix}"
+                    return ValueError(re.sub(r"at position (\d+)", located, str(found), count=1))
         return None
 
     def _vectorizable(self, text, text_pair, is_split_into_words, return_overflowing_tokens, kwargs) -> bool:
