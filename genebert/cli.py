@@ -20,6 +20,7 @@ Errors about the user's input (`genebert.errors.GeneBertError`) print as one lin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -177,15 +178,13 @@ def run_build_corpus(args: argparse.Namespace) -> int:
     from .genomics.sequences import Genome
     from .genomics.tiles import tile_accessibility
 
-    if (
-        args.tile is not None and args.region_window_bp is None
-    ):  # the sequence tower reads whole tiles when they fit
+    if args.tile is not None and args.region_window_bp is None:  # the tower reads whole tiles when they fit
         args.region_window_bp = min(args.tile, default_region_window_bp(args.kmer, args.regions_per_sample))
-    fields = ("kmer", "region_window_bp", "regions_per_sample", "stride", "leftover", "max_ambiguous_fraction",
-              "chunk_size", "motif_dtype", "seed", "motif_scope")  # fmt: skip
-    config = CorpusConfig(
-        **{name: getattr(args, name) for name in fields}
-    )  # options checked before any input
+    # every CorpusConfig field that has an option, checked before any input is read
+    options = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(CorpusConfig) if hasattr(args, f.name)
+    }
+    config = CorpusConfig(**options)
     shard = parse_shard(args.shard) if args.shard else None
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")

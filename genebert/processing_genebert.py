@@ -287,21 +287,12 @@ class GeneBertProcessor(ProcessorMixin):
                 )
         region_matrix = extractor(samples)["region_matrix"]
         half = extractor.num_regions // 2
+        cls, sep = [tokenizer.cls_token_id], [tokenizer.sep_token_id]
         rows, first_lengths = [], []
         for sample in window_samples:
             ids, offsets, _ = tokenizer.encoder.encode_batch(sample)
             split = int(offsets[half])
-            rows.append(
-                np.concatenate(
-                    [
-                        [tokenizer.cls_token_id],
-                        ids[:split],
-                        [tokenizer.sep_token_id],
-                        ids[split:],
-                        [tokenizer.sep_token_id],
-                    ]
-                )
-            )
+            rows.append(np.concatenate([cls, ids[:split], sep, ids[split:], sep]))
             first_lengths.append(split + 2)
         width = max(len(row) for row in rows)
         if width > tokenizer.model_max_length:

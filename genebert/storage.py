@@ -152,12 +152,17 @@ def write_output_marker(directory: str | Path, tool: str) -> Path:
     return atomic_write(Path(directory) / OUTPUT_MARKER, output_marker_bytes(tool))
 
 
-def output_tool(directory: str | Path) -> str | None:
-    """The tool whose output ``directory`` is, from its `OUTPUT_MARKER` (None: no readable marker)."""
+def read_json(path: str | Path) -> object:
+    """The JSON value in ``path``, or None when it is missing or unreadable (for files a tool only consults)."""
     try:
-        value = json.loads((Path(directory) / OUTPUT_MARKER).read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def output_tool(directory: str | Path) -> str | None:
+    """The tool whose output ``directory`` is, from its `OUTPUT_MARKER` (None: no readable marker)."""
+    value = read_json(Path(directory) / OUTPUT_MARKER)
     return value.get("tool") if isinstance(value, dict) else None
 
 
@@ -310,15 +315,16 @@ def is_disk_full(error: BaseException, path: str | Path, need_bytes: int) -> boo
 
 
 def json_safe(value: object) -> object:
-    """``value`` with every non-finite float (NaN, inf) replaced by None, for strict JSON."""
+    """``value`` with every non-finite float (NaN, inf) replaced by None and numpy / torch values made plain, for
+    strict JSON."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
-        return json_safe(value.item())  # numpy / torch scalars
+    if callable(getattr(value, "tolist", None)) and getattr(value, "ndim", None) is not None:
+        return json_safe(value.tolist())  # numpy / torch scalars and arrays
     return value
 
 

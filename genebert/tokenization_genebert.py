@@ -78,11 +78,7 @@ def find_invalid_character(sequence: str) -> tuple[int, str] | None:
 
 
 def invalid_character_error(sequence_index: int | None, position: int, char: str) -> ValueError:
-    where = (
-        f"position {position}"
-        if sequence_index is None
-        else f"position {position} of sequence {sequence_index}"
-    )
+    where = f"position {position}" + ("" if sequence_index is None else f" of sequence {sequence_index}")
     return ValueError(
         f"Invalid character {char!r} (U+{ord(char):04X}) at {where}: a DNA sequence may contain only "
         f"A, C, G, T and the IUPAC ambiguity codes {', '.join(AMBIGUITY_CODES)} (any case)"
@@ -386,14 +382,8 @@ class GeneBertTokenizer(KmerAlignmentMixin, PreTrainedTokenizer):
                     if isinstance(sequence, str):
                         self.tokenize(sequence)
                 except ValueError as found:
-                    return ValueError(
-                        re.sub(
-                            r"at position (\d+)",
-                            rf"at position \1 of sequence {index}{suffix}",
-                            str(found),
-                            count=1,
-                        )
-                    )
+                    located = rf"at position \1 of sequence {index}{suffix}"
+                    return ValueError(re.sub(r"at position (\d+)", located, str(found), count=1))
         return None
 
     def _vectorizable(self, text, text_pair, is_split_into_words, return_overflowing_tokens, kwargs) -> bool:
@@ -462,25 +452,18 @@ class GeneBertTokenizer(KmerAlignmentMixin, PreTrainedTokenizer):
             total = keep_a + keep_b + n_special
         longest = int(total.max())
 
-        if padding_strategy == PaddingStrategy.LONGEST:
-            width = longest
-        elif padding_strategy == PaddingStrategy.MAX_LENGTH:
+        width = longest
+        if padding_strategy == PaddingStrategy.MAX_LENGTH:
             if max_length is None or longest > max_length:
                 return None  # the per-sequence path leaves such rows ragged
             width = max_length
-        else:
-            width = longest
-        if (
-            padding_strategy != PaddingStrategy.DO_NOT_PAD
-            and pad_to_multiple_of
-            and width % pad_to_multiple_of
-        ):
-            width = (width // pad_to_multiple_of + 1) * pad_to_multiple_of
+        if padding_strategy != PaddingStrategy.DO_NOT_PAD and pad_to_multiple_of:
+            width = -(-width // pad_to_multiple_of) * pad_to_multiple_of  # rounded up
         ragged = padding_strategy == PaddingStrategy.DO_NOT_PAD and bool((total != width).any())
         if ragged and return_tensors is not None:
             return None  # the per-sequence path raises its usual error about ragged tensors
-        if verbose and int(total.max()) > self.model_max_length and max_length is None:
-            self._eventual_warn_about_too_long_sequence([0] * int(total.max()), None, verbose)
+        if verbose and longest > self.model_max_length and max_length is None:
+            self._eventual_warn_about_too_long_sequence([0] * longest, None, verbose)
 
         batch = len(text)
         left = (
@@ -503,33 +486,19 @@ class GeneBertTokenizer(KmerAlignmentMixin, PreTrainedTokenizer):
             input_ids[rows, cursor] = CLS_ID
             special[rows, cursor] = 1
             cursor += 1
-        self._scatter(
-            input_ids, ids_a, offsets_a, len_a, keep_a, cursor, truncate_left=self.truncation_side == "left"
+        segments = [(ids_a, offsets_a, len_a, keep_a)] + (
+            [(ids_b, offsets_b, len_b, keep_b)] if is_pair else []
         )
-        cursor += keep_a
-        if add_special_tokens:
-            input_ids[rows, cursor] = SEP_ID
-            special[rows, cursor] = 1
-            cursor += 1
-        if is_pair:
-            second_start = cursor.copy()
-            self._scatter(
-                input_ids,
-                ids_b,
-                offsets_b,
-                len_b,
-                keep_b,
-                cursor,
-                truncate_left=self.truncation_side == "left",
-            )
-            cursor += keep_b
-            if add_special_tokens:
+        for index, (ids, offsets, lengths, keep) in enumerate(segments):
+            segment_start = cursor.copy()
+            self._scatter(input_ids, ids, offsets, lengths, keep, cursor, self.truncation_side == "left")
+            cursor += keep
+            if add_special_tokens:  # each segment ends with [SEP]
                 input_ids[rows, cursor] = SEP_ID
                 special[rows, cursor] = 1
                 cursor += 1
-            if add_special_tokens:  # without special tokens transformers gives pairs all-zero token types
-                second = (columns >= second_start[:, None]) & (columns < cursor[:, None])
-                token_types[second] = 1
+                if index == 1:  # without special tokens transformers gives pairs all-zero token types
+                    token_types[(columns >= segment_start[:, None]) & (columns < cursor[:, None])] = 1
 
         if return_token_type_ids is None:
             return_token_type_ids = "token_type_ids" in self.model_input_names

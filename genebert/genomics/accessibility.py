@@ -134,7 +134,8 @@ def from_count_matrix(
     """
     folder = Path(matrix_dir)
     peaks = read_bed(folder / peaks_name, chrom_sizes, unknown_chroms=unknown_chroms)
-    n_peaks = _count_intervals(folder / peaks_name) if unknown_chroms == "skip" else len(peaks)
+    # the matrix has a row for every interval of the peaks file, skipped chromosomes included
+    n_peaks = len(read_bed(folder / peaks_name)) if unknown_chroms == "skip" else len(peaks)
     barcodes = [line for _, line in _read_lines(folder / barcodes_name, "barcodes file")]
     cell_type_of = read_cell_metadata(folder / metadata_name, cell_type_column)
     matrix_path = folder / matrix_name
@@ -287,11 +288,6 @@ def _var_coordinate(value) -> int | None:
         return int(value) if np.isfinite(value) and float(value).is_integer() else None
     text = str(value).strip()
     return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
-
-
-def _count_intervals(path: Path) -> int:
-    """Intervals in a BED file, every chromosome included (the matrix has a row for each)."""
-    return len(read_bed(path))
 
 
 # ---------------------------------------------------------------------------------- Matrix Market line numbers

@@ -29,9 +29,8 @@ class RegionTable:
     chrom_codes: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
-    source_rows: np.ndarray | None = (
-        None  # for a table read from a file: the 0-based interval number of each row
-    )
+    #: for a table read from a file: the 0-based interval number of each row
+    source_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.starts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,23 +55,14 @@ def scan_to_table(
         raise ValueError(f"{out}: the output must end in .tsv, .txt or .parquet")
     names: list[str] = []
     blocks: list[np.ndarray] = []
-    batch_names, batch_sequences = [], []
     records = _records(
         Path(fasta) if fasta else None, Path(bed) if bed else None, Path(genome) if genome else None
     )
     with tqdm(unit="seq", desc="scanning", disable=not progress) as bar:
-        for name, sequence in records:
-            batch_names.append(name)
-            batch_sequences.append(sequence)
-            if len(batch_sequences) == chunk_size:
-                blocks.append(scan_max(batch_sequences, motifs, device=device))
-                names += batch_names
-                bar.update(len(batch_sequences))
-                batch_names, batch_sequences = [], []
-        if batch_sequences:
-            blocks.append(scan_max(batch_sequences, motifs, device=device))
-            names += batch_names
-            bar.update(len(batch_sequences))
+        while batch := list(itertools.islice(records, chunk_size)):
+            blocks.append(scan_max([sequence for _, sequence in batch], motifs, device=device))
+            names += [name for name, _ in batch]
+            bar.update(len(batch))
     scores = np.concatenate(blocks) if blocks else np.zeros((0, len(motifs)), dtype=np.float32)
     with atomic_output(out) as temporary:
         if out.suffix == ".parquet":

@@ -14,7 +14,7 @@ import numpy as np
 import pyfaidx
 
 from ..errors import GZIP_ERRORS, InputFileError, first_undecodable_line, undecodable_file_error
-from .io import AMBIGUITY_CODES, DNA_ALPHABET, NUCLEOTIDES
+from .io import AMBIGUITY_CODES, DNA_ALPHABET, NUCLEOTIDES, is_gzipped
 
 # Nucleotides, N and the IUPAC ambiguity codes, any case (lower case is soft-masking).
 _DNA_LINE = re.compile(f"[{DNA_ALPHABET}{DNA_ALPHABET.lower()}]*")
@@ -194,8 +194,7 @@ class Genome:
             if not index_existed:  # pyfaidx can leave the index of a FASTA it rejected
                 index_path.unlink(missing_ok=True)
             try:
-                with self.path.open("rb") as probe:
-                    compressed = probe.read(2) == b"\x1f\x8b"
+                compressed = is_gzipped(self.path)
             except OSError:  # unreadable: the error below says so
                 compressed = False
             if isinstance(error, pyfaidx.FastaIndexingError):  # a non-ASCII character is the likelier cause

@@ -196,13 +196,9 @@ def spliceai_windows(
     split_of = {
         t.transcript_id: "test" if _chromosome_key(t.chrom) in test_keys else "train" for t in transcripts
     }
-    split_of.update(
-        {
-            name: split
-            for name, split in zip(train_transcripts, held_out, strict=True)
-            if split == "validation"
-        }
-    )
+    for name, split in zip(train_transcripts, held_out, strict=True):
+        if split == "validation":
+            split_of[name] = split
 
     # Every site of a (chromosome, strand), so non-site bases are drawn away from any transcript's sites.
     by_strand: dict[tuple[str, str], list[int]] = {}

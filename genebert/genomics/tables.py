@@ -7,6 +7,7 @@ character, a wrong length or an unknown label raises :class:`InputFileError` nam
 
 from __future__ import annotations
 
+import bisect
 import csv
 import itertools
 import math
@@ -37,12 +38,9 @@ def join_kmers(text: str) -> str | None:
     tokens = text.split()
     if len(tokens) < 2 or not all(_KMER_TOKEN.fullmatch(t) for t in tokens):
         return None
-    k = len(tokens[0])
-    if any(len(t) != k for t in tokens):
+    # each token overlaps the next by all but one base (so all tokens have the same length)
+    if any(previous[1:] != current[:-1] for previous, current in itertools.pairwise(tokens)):
         return None
-    for previous, current in itertools.pairwise(tokens):
-        if previous[1:] != current[:-1]:
-            return None
     return tokens[0] + "".join(t[-1] for t in tokens[1:])
 
 
@@ -327,16 +325,9 @@ def seeded_split(
     for key in sorted(strata, key=str):
         members = np.asarray(strata[key])[rng.permutation(len(strata[key]))]
         n_train = round(fractions[0] * len(members))
-        n_validation = round(fractions[1] * len(members))
+        ends = (n_train, n_train + round(fractions[1] * len(members)))  # of train and of validation
         for position, member in enumerate(members):
-            name = (
-                "train"
-                if position < n_train
-                else "validation"
-                if position < n_train + n_validation
-                else "test"
-            )
-            assignment[unique_groups[member]] = name
+            assignment[unique_groups[member]] = SPLITS[bisect.bisect_right(ends, position)]
     return [assignment[group] for group in group_of]
 
 

@@ -118,9 +118,8 @@ def variant_windows(
                     vcf, f"expected at least 5 tab-separated columns, got {len(fields)}", line_number
                 )
             chrom, raw_pos, variant_id, ref = fields[0], fields[1], fields[2], fields[3].upper()
-            if not _POSITION.fullmatch(
-                raw_pos
-            ):  # int() alone would read "1_000", "+5", " 7", non-ASCII digits
+            # int() alone would read "1_000", "+5", " 7", non-ASCII digits
+            if not _POSITION.fullmatch(raw_pos):
                 raise InputFileError(vcf, f"POS must be an integer, got {raw_pos!r}", line_number)
             pos = int(raw_pos)
             name = f"{chrom}:{pos}:{ref}"

@@ -12,6 +12,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .. import CITATION, PAPER_URL
+from ..storage import read_json
 
 REMOTE_CODE_FILES = (
     "configuration_genebert.py",
@@ -66,16 +67,17 @@ def read_training_args(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(candidate.read_text())
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _latest_checkpoint(run_dir: Path) -> Path | None:
+def _run_places(run_dir: Path) -> list[Path]:
+    """Where a run's files are looked for, in order: the run directory, then its latest ``checkpoint-*``."""
     checkpoints = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
+    return [run_dir, *([max(checkpoints, key=lambda p: int(p.name.split("-")[-1]))] if checkpoints else [])]
+
+
+def _first_run_json(run_dir: Path, name: str) -> Any:
+    """The JSON file ``name`` of a run (see `_run_places`), or None where no place holds a readable one."""
+    return next(
+        (v for v in (read_json(place / name) for place in _run_places(run_dir)) if v is not None), None
+    )
 
 
 def read_training_run(run_dir: str | os.PathLike) -> dict[str, Any]:
@@ -89,33 +91,18 @@ def read_training_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     run = Path(run_dir)
     if not run.is_dir():
         raise FileNotFoundError(f"training run directory {run} does not exist")
-    latest = _latest_checkpoint(run)
-    places = [run] + ([latest] if latest is not None else [])
-
-    def first(name: str) -> Any:
-        for place in places:
-            value = _read_json(place / name)
-            if value is not None:
-                return value
-        return None
-
-    corpus = dict(first("genebert_corpus.json") or {})
+    corpus = dict(_first_run_json(run, "genebert_corpus.json") or {})
     if corpus:
         corpus["num_motifs"] = len(corpus.get("motif_names", []))
         for key in ("motif_names", "motif_mean", "motif_std"):
             corpus.pop(key, None)
-    args: dict[str, Any] = {}
-    for place in places:
-        args = read_training_args(place)
-        if args:
-            break
-    state = dict(first("trainer_state.json") or {})
-    history = first("log_history.json") or state.get("log_history") or []
+    state = dict(_first_run_json(run, "trainer_state.json") or {})
+    history = _first_run_json(run, "log_history.json") or state.get("log_history") or []
     state.pop("log_history", None)
     losses = [entry["loss"] for entry in history if isinstance(entry, dict) and "loss" in entry]
     return {
-        "results": first("all_results.json") or {},
-        "training_args": args,
+        "results": _first_run_json(run, "all_results.json") or {},
+        "training_args": next((args for args in map(read_training_args, _run_places(run)) if args), {}),
         "trainer_state": state,
         "corpus": corpus,
         "final_train_loss": losses[-1] if losses else None,
@@ -150,9 +137,7 @@ def _task_of(model: Any) -> tuple[str, bool]:
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def build_model_card(

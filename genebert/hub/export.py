@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,7 @@ from .cards import (
     PIPELINE_TASK,
     REMOTE_CODE_FILES,
     TAGS,
-    _latest_checkpoint,
-    _read_json,
+    _first_run_json,
     _task_of,
     build_model_card,
 )
@@ -49,26 +49,29 @@ def _prepare_target_check(out_dir: str | os.PathLike, overwrite: bool) -> None:
     claim_output(out_dir, "export", overwrite=overwrite, recognise=_is_export, option="the export folder")
 
 
-def _prepare_target(out_dir: str | os.PathLike, overwrite: bool) -> tuple[Path, Path]:
-    """``out_dir`` (absolute) and a fresh temporary folder beside it. ``out_dir`` must be absent, empty or a previous
-    export (`genebert.storage.claim_output`; a symlink or file is refused), or ``overwrite`` given."""
+@contextmanager
+def _staged_target(out_dir: str | os.PathLike, overwrite: bool) -> Iterator[tuple[Path, Path]]:
+    """``out_dir`` (absolute) and a fresh temporary folder beside it, to be filled in the block: when the block
+    succeeds the folder replaces ``out_dir`` in one rename, when it raises the folder is removed. ``out_dir`` must be
+    absent, empty or a previous export (`genebert.storage.claim_output`; a symlink or file is refused), or
+    ``overwrite`` given."""
     _prepare_target_check(out_dir, overwrite)
     out = Path(out_dir).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield out, temporary
+        os.chmod(temporary, 0o755)
+        replace_directory(temporary, out)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def _raw_corpus_info(training_dir: str | os.PathLike | None) -> dict[str, Any]:
     """``genebert_corpus.json`` of a run (or its latest checkpoint) as written, per-motif arrays included."""
-    if training_dir is None:
-        return {}
-    run = Path(training_dir)
-    latest = _latest_checkpoint(run) if run.is_dir() else None
-    for place in [run] + ([latest] if latest is not None else []):
-        value = _read_json(place / "genebert_corpus.json")
-        if isinstance(value, dict):
-            return value
-    return {}
+    value = None if training_dir is None else _first_run_json(Path(training_dir), "genebert_corpus.json")
+    return value if isinstance(value, dict) else {}
 
 
 def processor_for(
@@ -160,8 +163,7 @@ def export_for_hub(
     card = build_model_card(
         model, processor=processor, **card_fields
     )  # unknown fields fail before any writing
-    out, temporary = _prepare_target(out_dir, overwrite)
-    try:
+    with _staged_target(out_dir, overwrite) as (out, temporary):
         model.save_pretrained(temporary)
         if processor is not None:
             processor.save_pretrained(temporary)  # the tokenizer, the motif feature extractor and their code
@@ -187,11 +189,6 @@ def export_for_hub(
             config.pop("custom_pipelines", None)
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         card.save(temporary / "README.md")
-        os.chmod(temporary, 0o755)
-        replace_directory(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return out
 
 
@@ -229,8 +226,7 @@ def export_dataset(
     """
     import datasets as hf_datasets
 
-    out, temporary = _prepare_target(out_dir, overwrite)
-    try:
+    with _staged_target(out_dir, overwrite) as (out, temporary):
         configs: list[dict[str, Any]] = []
         summary: list[str] = []
         if isinstance(source, (str, os.PathLike)) and _is_corpus(Path(source)):
@@ -302,11 +298,6 @@ def export_dataset(
             "",
         ]
         DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(body)).save(temporary / "README.md")
-        os.chmod(temporary, 0o755)
-        replace_directory(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return out
 
 
@@ -384,20 +375,14 @@ def push_dataset(
 def _model_class_for(checkpoint: Path) -> Any:
     from .. import modeling_genebert
 
-    config = json.loads((checkpoint / "config.json").read_text())
-    for architecture in config.get("architectures") or []:
-        model_class = getattr(modeling_genebert, architecture, None)
-        if model_class is not None:
-            return model_class
-    return modeling_genebert.GeneBertForPreTraining
+    architectures = json.loads((checkpoint / "config.json").read_text()).get("architectures") or []
+    known = [getattr(modeling_genebert, name) for name in architectures if hasattr(modeling_genebert, name)]
+    return known[0] if known else modeling_genebert.GeneBertForPreTraining
 
 
 def _default_training_dir(checkpoint: Path) -> Path | None:
     markers = ("all_results.json", "trainer_state.json", "training_args.json", "training_args.bin")
-    for place in (checkpoint, checkpoint.parent):
-        if any((place / marker).exists() for marker in markers):
-            return place
-    return None
+    return next((p for p in (checkpoint, checkpoint.parent) if any((p / m).exists() for m in markers)), None)
 
 
 def export_checkpoint(

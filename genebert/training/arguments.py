@@ -8,6 +8,7 @@ functions this way, without a command line in between).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -55,6 +56,11 @@ TRAINING_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "base": {},
     },
 }  # fmt: skip
+
+
+def option(default: Any = dataclasses.MISSING, help: str | None = None) -> Any:
+    """A field of the scripts' argument dataclasses: its default (none: a required option) and its ``--help`` text."""
+    return dataclasses.field(default=default, metadata={} if help is None else {"help": help})
 
 
 def _check_preset(preset: str, presets: Mapping[str, Any]) -> None:

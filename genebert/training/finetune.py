@@ -34,7 +34,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBert
 from genebert.errors import GeneBertError, InputFileError, UsageError
 from genebert.genomics.io import check_dna, reverse_complement
 from genebert.genomics.tables import (
+    SPLITS,
     encode_labels,
     label_names,
     normalise_label,
@@ -62,6 +63,7 @@ from genebert.genomics.tasks import load_task
 from genebert.storage import atomic_write, ensure_writable_directory, write_json
 from genebert.training.arguments import (
     TRAINING_PRESETS,
+    option,
     parse_config_overrides,
     parse_values,
     parse_with_presets,
@@ -84,99 +86,76 @@ TRUNCATION_POLICIES = ("centre", "left", "right", "error")
 
 @dataclass
 class ModelArguments:
-    preset: str = field(
-        default="base",
-        metadata={"help": "size and schedule when training from scratch: 'tiny', 'small' (CPU) or 'base'"},
+    preset: str = option(
+        "base", "size and schedule when training from scratch: 'tiny', 'small' (CPU) or 'base'"
     )
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "a GeneBERT checkpoint (pre-training or fine-tuning output, or Hub id)"},
+    model_name_or_path: str | None = option(
+        None, "a GeneBERT checkpoint (pre-training or fine-tuning output, or Hub id)"
     )
-    dnabert_checkpoint: str | None = field(
-        default=None, metadata={"help": "a DNABERT-style BertForMaskedLM checkpoint for the sequence tower"}
+    dnabert_checkpoint: str | None = option(
+        None, "a DNABERT-style BertForMaskedLM checkpoint for the sequence tower"
     )
-    kmer: int = field(default=6, metadata={"help": "k of the k-mer tokens when training from scratch"})
-    config_overrides: str | None = field(
-        default=None, metadata={"help": "comma-separated config overrides, e.g. 'hidden_dropout_prob=0.2'"}
+    kmer: int = option(6, "k of the k-mer tokens when training from scratch")
+    config_overrides: str | None = option(
+        None, "comma-separated config overrides, e.g. 'hidden_dropout_prob=0.2'"
     )
-    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'"})
+    attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
 
 
 @dataclass
 class DataArguments:
-    task: str | None = field(
-        default=None, metadata={"help": "a built-in task (genebert.genomics.tasks.TASKS)"}
+    task: str | None = option(None, "a built-in task (genebert.genomics.tasks.TASKS)")
+    data_root: str | None = option(
+        None, "folder of the built-in tasks' data (default $GENEBERT_DATA_ROOT or ../shared/data)"
     )
-    data_root: str | None = field(
-        default=None,
-        metadata={
-            "help": "folder of the built-in tasks' data (default $GENEBERT_DATA_ROOT or ../shared/data)"
-        },
+    train_file: str | None = option(None, "CSV/TSV/parquet with sequence,label")
+    validation_file: str | None = option(None, "dev split (early stopping)")
+    test_file: str | None = option(None, "test split (test_results.json)")
+    sequence_column: str = option("sequence")
+    label_column: str = option("label")
+    validation_split_percentage: int = option(
+        10, "without a validation file: the seeded share of train used as dev"
     )
-    train_file: str | None = field(default=None, metadata={"help": "CSV/TSV/parquet with sequence,label"})
-    validation_file: str | None = field(default=None, metadata={"help": "dev split (early stopping)"})
-    test_file: str | None = field(default=None, metadata={"help": "test split (test_results.json)"})
-    sequence_column: str = field(default="sequence")
-    label_column: str = field(default="label")
-    validation_split_percentage: int = field(
-        default=10, metadata={"help": "without a validation file: the seeded share of train used as dev"}
+    split_seed: int = option(42, "seed of data splits and shuffled negatives (tasks without a split)")
+    max_seq_length: int = option(512, "tokens per sequence, [CLS] and [SEP] included")
+    truncation: str = option("centre", "crop of longer sequences: 'centre', 'left', 'right' or 'error'")
+    max_train_samples: int | None = option(None, "use a seeded random subset of train of this size")
+    max_eval_samples: int | None = option(
+        None, "use a seeded random subset of dev of this size (faster evaluations)"
     )
-    split_seed: int = field(
-        default=42, metadata={"help": "seed of data splits and shuffled negatives (tasks without a split)"}
+    max_test_samples: int | None = option(None)
+    early_stopping_patience: int = option(5, "evaluations without dev improvement before stopping (0: never)")
+    kmer_baseline: int = option(
+        4,
+        "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
+        "the test metrics (0: none)",
     )
-    max_seq_length: int = field(
-        default=512, metadata={"help": "tokens per sequence, [CLS] and [SEP] included"}
-    )
-    truncation: str = field(
-        default="centre", metadata={"help": "crop of longer sequences: 'centre', 'left', 'right' or 'error'"}
-    )
-    max_train_samples: int | None = field(
-        default=None, metadata={"help": "use a seeded random subset of train of this size"}
-    )
-    max_eval_samples: int | None = field(
-        default=None, metadata={"help": "use a seeded random subset of dev of this size (faster evaluations)"}
-    )
-    max_test_samples: int | None = field(default=None)
-    early_stopping_patience: int = field(
-        default=5, metadata={"help": "evaluations without dev improvement before stopping (0: never)"}
-    )
-    kmer_baseline: int = field(
-        default=4,
-        metadata={
-            "help": "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
-            "the test metrics (0: none)"
-        },
-    )
-    reverse_complement_augmentation: bool = field(
-        default=False,
-        metadata={
-            "help": "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
-        },
+    reverse_complement_augmentation: bool = option(
+        False, "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
     )
 
 
 @dataclass
 class GeneBertFinetuningArguments(TrainingArguments):
-    output_dir: str = field(default="outputs/finetune")
-    num_train_epochs: float = field(default=3.0)
-    learning_rate: float = field(default=3e-5)
-    warmup_steps: float = field(default=0.1)
-    weight_decay: float = field(default=0.01)
-    per_device_train_batch_size: int = field(default=32)
-    per_device_eval_batch_size: int = field(default=64)
-    logging_steps: float = field(default=50)
-    eval_strategy: str = field(default="steps")
-    eval_steps: float | None = field(default=200)
-    save_strategy: str = field(default="steps")
-    save_steps: float = field(default=200)
-    save_total_limit: int | None = field(default=2)
-    load_best_model_at_end: bool = field(default=True)
-    metric_for_best_model: str | None = field(default="auc")
-    greater_is_better: bool | None = field(default=True)
-    save_safetensors: bool = field(default=True)
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={"help": "train into an output_dir holding another run (its checkpoints are removed)"},
+    output_dir: str = option("outputs/finetune")
+    num_train_epochs: float = option(3.0)
+    learning_rate: float = option(3e-5)
+    warmup_steps: float = option(0.1)
+    weight_decay: float = option(0.01)
+    per_device_train_batch_size: int = option(32)
+    per_device_eval_batch_size: int = option(64)
+    logging_steps: float = option(50)
+    eval_strategy: str = option("steps")
+    eval_steps: float | None = option(200)
+    save_strategy: str = option("steps")
+    save_steps: float = option(200)
+    save_total_limit: int | None = option(2)
+    load_best_model_at_end: bool = option(True)
+    metric_for_best_model: str | None = option("auc")
+    greater_is_better: bool | None = option(True)
+    save_safetensors: bool = option(True)
+    overwrite_output_dir: bool = option(
+        False, "train into an output_dir holding another run (its checkpoints are removed)"
     )
 
 
@@ -231,19 +210,16 @@ def read_table(
     if missing:
         raise InputFileError(path, f"missing columns {sorted(missing)} (has {table.column_names})")
     ids = table.column("id").to_pylist() if "id" in table.column_names else None
-    records = []
+    rows = zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True)
     # Parquet has no lines: "line" is the 1-based row number.
-    for row, (sequence, label) in enumerate(
-        zip(table.column(sequence_column).to_pylist(), table.column(label_column).to_pylist(), strict=True),
-        start=1,
-    ):
-        records.append(
-            {
-                "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
-                "sequence": check_dna(str(sequence or ""), path, row),
-                "label": normalise_label(label, path, row),  # row number
-            }
-        )
+    records = [
+        {
+            "id": str(ids[row - 1]) if ids else f"{path.stem}:{row}",
+            "sequence": check_dna(str(sequence or ""), path, row),
+            "label": normalise_label(label, path, row),
+        }
+        for row, (sequence, label) in enumerate(rows, start=1)
+    ]
     if not records:
         raise InputFileError(path, "no rows")
     return records
@@ -255,11 +231,7 @@ def load_splits(data_args: DataArguments) -> tuple[dict[str, list[dict]], list[s
         task = load_task(data_args.task, data_args.data_root, seed=data_args.split_seed)
         splits = {name: records for name, records in task.splits.items() if records}
         return splits, task.label_names, task.kind
-    files = {
-        "train": data_args.train_file,
-        "validation": data_args.validation_file,
-        "test": data_args.test_file,
-    }
+    files = {name: getattr(data_args, f"{name}_file") for name in SPLITS}
     splits = {
         name: read_table(path, data_args.sequence_column, data_args.label_column)
         for name, path in files.items()
@@ -392,10 +364,14 @@ def build_model(
     return model, tokenizer
 
 
+def _probabilities(prediction) -> np.ndarray:
+    """Class probabilities from a Trainer prediction (its logits come first when the model returns more)."""
+    logits = prediction.predictions
+    return as_probabilities(logits[0] if isinstance(logits, tuple) else logits)
+
+
 def _compute_metrics(eval_prediction) -> dict[str, float]:
-    logits = eval_prediction.predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    return classification_metrics(eval_prediction.label_ids, as_probabilities(logits))
+    return classification_metrics(eval_prediction.label_ids, _probabilities(eval_prediction))
 
 
 def write_predictions(
@@ -436,7 +412,7 @@ def run_finetuning(
     splits, classes, kind = load_splits(data_args)  # input errors first: a bad file writes nothing
     if training_args.should_save:
         ensure_writable_directory(training_args.output_dir, what="fine-tuning output")
-    files = {name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")}
+    files = {name: getattr(data_args, f"{name}_file") for name in SPLITS}
     identity = run_identity(
         "finetune",
         (model_args, data_args, training_args),
@@ -449,13 +425,10 @@ def run_finetuning(
         overwrite=training_args.overwrite_output_dir,
         main_process=training_args.should_save,
     )
-    splits["train"] = subsample(splits["train"], data_args.max_train_samples, data_args.split_seed)
-    if "validation" in splits:
-        splits["validation"] = subsample(
-            splits["validation"], data_args.max_eval_samples, data_args.split_seed
-        )
-    if "test" in splits:
-        splits["test"] = subsample(splits["test"], data_args.max_test_samples, data_args.split_seed)
+    limits = (data_args.max_train_samples, data_args.max_eval_samples, data_args.max_test_samples)
+    for name, limit in zip(SPLITS, limits, strict=True):
+        if name in splits:
+            splits[name] = subsample(splits[name], limit, data_args.split_seed)
 
     if data_args.reverse_complement_augmentation:
         # TF binding and promoter activity do not depend on which strand a peak file reports: doubling the
@@ -537,10 +510,7 @@ def run_finetuning(
         outcome = {key.removeprefix("eval_"): value for key, value in eval_metrics.items()}
     if "test" in data:
         prediction = trainer.predict(data["test"], metric_key_prefix="test")
-        logits = (
-            prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        )
-        probabilities = as_probabilities(logits)
+        probabilities = _probabilities(prediction)
         outcome = classification_metrics(data["test"].labels, probabilities)
         outcome.update(
             loss=prediction.metrics.get("test_loss", math.nan),

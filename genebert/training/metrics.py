@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
@@ -41,19 +42,13 @@ def as_probabilities(scores: np.ndarray | Sequence) -> np.ndarray:
     """
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
-        p = (
-            scores
-            if (scores.min(initial=0) >= 0 and scores.max(initial=0) <= 1)
-            else 1 / (1 + np.exp(-scores))
-        )
+        p = scores if scores.min(initial=0) >= 0 and scores.max(initial=0) <= 1 else expit(scores)
         return np.stack([1 - p, p], axis=1)
     if scores.ndim != 2:
         raise ValueError(f"scores must be (n,) or (n, C), got shape {scores.shape}")
     if scores.min(initial=0) >= 0 and np.allclose(scores.sum(axis=1), 1.0, atol=1e-4):
         return scores
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(scores, axis=1)
 
 
 def _safe(function, *args, **kwargs) -> float:

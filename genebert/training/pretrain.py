@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from genebert.training import (
 )
 from genebert.training.arguments import (
     TRAINING_PRESETS,
+    option,
     parse_config_overrides,
     parse_values,
     parse_with_presets,
@@ -57,101 +58,76 @@ logger = logging.getLogger("genebert.pretrain")
 
 @dataclass
 class ModelArguments:
-    preset: str = field(
-        default="base", metadata={"help": "architecture preset: 'tiny' (CPU) or 'base' (the paper)"}
+    preset: str = option("base", "architecture preset: 'tiny' (CPU) or 'base' (the paper)")
+    config_name: str | None = option(None, "a GeneBertConfig JSON file or directory")
+    model_name_or_path: str | None = option(
+        None, "continue from a GeneBERT checkpoint (local directory or Hub id)"
     )
-    config_name: str | None = field(
-        default=None, metadata={"help": "a GeneBertConfig JSON file or directory"}
+    dnabert_checkpoint: str | None = option(
+        None, "initialise the sequence tower from a DNABERT-style BertForMaskedLM checkpoint"
     )
-    model_name_or_path: str | None = field(
-        default=None, metadata={"help": "continue from a GeneBERT checkpoint (local directory or Hub id)"}
+    region_backbone: str | None = option(None, "timm model name of the region tower")
+    region_input_mode: str | None = option(None, "'pad' or 'resize'")
+    region_backbone_kwargs: str | None = option(
+        None, 'timm kwargs of the region tower as a JSON object, e.g. \'{"embed_dim": 32, "depth": 2}\''
     )
-    dnabert_checkpoint: str | None = field(
-        default=None,
-        metadata={"help": "initialise the sequence tower from a DNABERT-style BertForMaskedLM checkpoint"},
+    region_pretrained: str | None = option(
+        None, "region tower weights: 'true' (timm Hub default), a Hub id or a local file"
     )
-    region_backbone: str | None = field(
-        default=None, metadata={"help": "timm model name of the region tower"}
-    )
-    region_input_mode: str | None = field(default=None, metadata={"help": "'pad' or 'resize'"})
-    region_backbone_kwargs: str | None = field(
-        default=None,
-        metadata={
-            "help": 'timm kwargs of the region tower as a JSON object, e.g. \'{"embed_dim": 32, "depth": 2}\''
-        },
-    )
-    region_pretrained: str | None = field(
-        default=None,
-        metadata={"help": "region tower weights: 'true' (timm Hub default), a Hub id or a local file"},
-    )
-    use_mgm: bool = field(default=True, metadata={"help": "masked genome modelling loss"})
-    use_ngsp: bool = field(default=True, metadata={"help": "next genome-segment prediction loss"})
-    use_srm: bool = field(default=True, metadata={"help": "sequence-region matching loss"})
-    srm_weight: float = field(default=0.5, metadata={"help": "lambda: total = MGM + NGSP + lambda * SRM"})
-    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'"})
-    config_overrides: str | None = field(
-        default=None,
-        metadata={"help": "comma-separated config overrides, e.g. 'hidden_size=128,num_hidden_layers=4'"},
+    use_mgm: bool = option(True, "masked genome modelling loss")
+    use_ngsp: bool = option(True, "next genome-segment prediction loss")
+    use_srm: bool = option(True, "sequence-region matching loss")
+    srm_weight: float = option(0.5, "lambda: total = MGM + NGSP + lambda * SRM")
+    attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
+    config_overrides: str | None = option(
+        None, "comma-separated config overrides, e.g. 'hidden_size=128,num_hidden_layers=4'"
     )
 
 
 @dataclass
 class DataArguments:
-    corpus_dir: str = field(metadata={"help": "a corpus directory from `genebert build-corpus`"})
-    validation_fraction: float = field(
-        default=0.02,
-        metadata={
-            "help": "share of genome blocks held out: evaluation samples share no DNA with training samples"
-        },
+    corpus_dir: str = option(help="a corpus directory from `genebert build-corpus`")
+    validation_fraction: float = option(
+        0.02, "share of genome blocks held out: evaluation samples share no DNA with training samples"
     )
-    heldout_block_bp: int | None = field(
-        default=None,
-        metadata={
-            "help": "genome block size of the held-out split (default: 1 Mb, smaller for small genomes)"
-        },
+    heldout_block_bp: int | None = option(
+        None, "genome block size of the held-out split (default: 1 Mb, smaller for small genomes)"
     )
-    max_train_samples: int | None = field(default=None)
-    max_eval_samples: int | None = field(default=None)
-    mask_rate: float = field(default=0.15, metadata={"help": "k-mer mask rate at the start"})
-    final_mask_rate: float = field(
-        default=0.20, metadata={"help": "k-mer mask rate for the last part of training"}
+    max_train_samples: int | None = option(None)
+    max_eval_samples: int | None = option(None)
+    mask_rate: float = option(0.15, "k-mer mask rate at the start")
+    final_mask_rate: float = option(0.20, "k-mer mask rate for the last part of training")
+    mask_switch_fraction: float = option(
+        5 / 6, "fraction of max_steps after which final_mask_rate applies (paper: 100k/120k)"
     )
-    mask_switch_fraction: float = field(
-        default=5 / 6,
-        metadata={"help": "fraction of max_steps after which final_mask_rate applies (paper: 100k/120k)"},
-    )
-    mean_span_bp: float = field(default=1.0, metadata={"help": "mean hidden-nucleotide span (1 = DNABERT)"})
-    negative_probability: float = field(
-        default=0.5, metadata={"help": "NGSP: chance of a segment B from elsewhere"}
-    )
-    verify_corpus_checksums: bool = field(
-        default=False,
-        metadata={"help": "check the sha256 of every corpus table before training (a full read)"},
+    mean_span_bp: float = option(1.0, "mean hidden-nucleotide span (1 = DNABERT)")
+    negative_probability: float = option(0.5, "NGSP: chance of a segment B from elsewhere")
+    verify_corpus_checksums: bool = option(
+        False, "check the sha256 of every corpus table before training (a full read)"
     )
 
 
 @dataclass
 class GeneBertPretrainingArguments(TrainingArguments):
-    output_dir: str = field(default="outputs/pretrain")
-    max_steps: int = field(default=120_000)
-    learning_rate: float = field(default=4e-4)
-    warmup_steps: float = field(default=10_000)
-    weight_decay: float = field(default=0.01)
-    adam_beta2: float = field(default=0.98)
-    adam_epsilon: float = field(default=1e-6)
-    per_device_train_batch_size: int = field(default=250)
-    per_device_eval_batch_size: int = field(default=250)
-    logging_steps: float = field(default=100)
-    save_steps: float = field(default=2_000)
-    eval_strategy: str = field(default="steps")
-    eval_steps: float | None = field(default=2_000)
-    save_total_limit: int | None = field(default=3)
-    remove_unused_columns: bool = field(default=False)
-    prediction_loss_only: bool = field(default=True)
-    save_safetensors: bool = field(default=True)
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={"help": "train into an output_dir holding another run (its checkpoints are removed)"},
+    output_dir: str = option("outputs/pretrain")
+    max_steps: int = option(120_000)
+    learning_rate: float = option(4e-4)
+    warmup_steps: float = option(10_000)
+    weight_decay: float = option(0.01)
+    adam_beta2: float = option(0.98)
+    adam_epsilon: float = option(1e-6)
+    per_device_train_batch_size: int = option(250)
+    per_device_eval_batch_size: int = option(250)
+    logging_steps: float = option(100)
+    save_steps: float = option(2_000)
+    eval_strategy: str = option("steps")
+    eval_steps: float | None = option(2_000)
+    save_total_limit: int | None = option(3)
+    remove_unused_columns: bool = option(False)
+    prediction_loss_only: bool = option(True)
+    save_safetensors: bool = option(True)
+    overwrite_output_dir: bool = option(
+        False, "train into an output_dir holding another run (its checkpoints are removed)"
     )
 
 
@@ -341,9 +317,7 @@ def run_pretraining(
     if isinstance(resume, str):
         check_motifs_match(GeneBertConfig.from_pretrained(resume), corpus, resume)
 
-    if (
-        training_args.should_save
-    ):  # every checkpoint kept at once (weights + Adam's moments) and the final model
+    if training_args.should_save:  # every checkpoint kept at once (weights + Adam's moments), the final model
         ensure_writable_directory(
             training_args.output_dir,
             need_bytes=checkpoint_space_needed(model, training_args),
@@ -404,9 +378,8 @@ def run_pretraining(
         output = Path(training_args.output_dir)
         tokenizer.save_pretrained(output)
         write_json(output / "all_results.json", metrics)
-        atomic_write(
-            output / "training_args.json", training_args.to_json_string()
-        )  # readable without unpickling
+        # readable without unpickling (model cards read this file)
+        atomic_write(output / "training_args.json", training_args.to_json_string())
         write_json(output / "log_history.json", trainer.state.log_history)
         write_json(output / "heldout_split.json", split.to_json())
         final_loss = next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), math.nan)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GeneBertError
-from ..storage import OutputExistsError, atomic_write, output_lock, write_output_marker
+from ..storage import OutputExistsError, atomic_write, output_lock, read_json, write_output_marker
 from .trainer import CHECKPOINT_STAGING_DIR, RUN_FILE, resolve_resume_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -80,10 +80,7 @@ def file_fingerprint(path: str | os.PathLike) -> str:
 
 def read_run(folder: str | os.PathLike) -> dict | None:
     """The identity recorded in ``folder`` (an output folder or a checkpoint), or None."""
-    try:
-        value = json.loads((Path(folder) / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        return None
+    value = read_json(Path(folder) / RUN_FILE)
     return value if isinstance(value, dict) and "run_id" in value else None
 
 

@@ -16,7 +16,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 
 from genebert.errors import GeneBertError
 from genebert.modeling_genebert import GeneBertLoadingError, is_genebert_card, tied_weight_keys
-from genebert.storage import atomic_write, disk_full_error, is_disk_full
+from genebert.storage import atomic_write, disk_full_error, is_disk_full, replace_directory
 from genebert.training.baselines import copy_aware_guess, ngsp_cell_type_oracle, srm_cell_type_oracle
 
 logger = logging.getLogger(__name__)
@@ -198,17 +198,13 @@ class AtomicCheckpointTrainer(Trainer):
             shutil.rmtree(staged)  # left by a save that was killed
         self.accelerator.wait_for_everyone()
         self._staging = True
-        need = 3 * sum(
-            p.numel() * p.element_size() for p in self.model.parameters()
-        )  # weights + Adam moments
+        # weights + Adam moments
+        need = 3 * sum(p.numel() * p.element_size() for p in self.model.parameters())
         try:
             super()._save_checkpoint(model, trial)
             if self.args.should_save and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
                 shutil.copyfile(os.path.join(run_dir, RUN_FILE), os.path.join(staged, RUN_FILE))
-        except (
-            OSError,
-            RuntimeError,
-        ) as error:  # torch reports a full disk as "basic_ios::clear: iostream error"
+        except (OSError, RuntimeError) as error:  # torch: a full disk is "basic_ios::clear: iostream error"
             if is_disk_full(error, run_dir, need):
                 raise disk_full_error(run_dir, need, error, name) from error
             raise
@@ -257,8 +253,7 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         # every corpus sample's cell type, in the collator's order (the pool NGSP negatives come from)
         self.sample_cell_types = None if sample_cell_types is None else [str(c) for c in sample_cell_types]
         self._metric_sums: dict[str, dict[str, list[float]]] = {
-            "train": defaultdict(lambda: [0.0, 0.0]),
-            "eval": defaultdict(lambda: [0.0, 0.0]),
+            split: defaultdict(lambda: [0.0, 0.0]) for split in ("train", "eval")
         }
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
@@ -367,23 +362,15 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
 
 
 def _publish_directory(staged: str, final: str) -> None:
-    """Rename a complete ``staged`` folder to ``final``; an existing ``final`` is replaced only afterwards."""
-    if os.path.isdir(final):  # re-saving a step after resuming from an earlier checkpoint
-        previous = staged + ".previous"
-        shutil.rmtree(previous, ignore_errors=True)
-        os.replace(final, previous)
-        os.replace(staged, final)
-        shutil.rmtree(previous)
-    else:
-        os.replace(staged, final)
+    """Rename a complete ``staged`` folder to ``final``, replacing the ``final`` of an earlier save of the same step
+    (after resuming from an earlier checkpoint) without a moment where neither exists."""
+    replace_directory(staged, final)
 
 
 def resolve_resume_checkpoint(value: str | bool | None, output_dir: str) -> str | bool | None:
     """``--resume_from_checkpoint`` as given, with ``latest``/``true``/``auto`` meaning the newest complete
     checkpoint in ``output_dir`` (or a fresh start when there is none, so a restart loop can always pass it)."""
-    if isinstance(value, str) and value.lower() in ("latest", "true", "auto"):
-        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-    if value is True:
+    if value is True or (isinstance(value, str) and value.lower() in ("latest", "true", "auto")):
         return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
     return value
 
@@ -391,6 +378,7 @@ def resolve_resume_checkpoint(value: str | bool | None, output_dir: str) -> str 
 def corpus_info_from(corpus) -> dict:
     """What a checkpoint needs to know about the corpus it was trained on."""
     metadata = corpus.metadata
+    skipped = list(metadata.get("skipped_cell_types") or ())
     return {
         "motif_names": corpus.motif_names,
         "motif_mean": corpus.motif_mean.tolist(),
@@ -398,12 +386,8 @@ def corpus_info_from(corpus) -> dict:
         "motif_fingerprint": metadata["motifs"]["fingerprint"],
         "genome_fingerprint": metadata["genome"]["fingerprint"],
         # only the cell types that have samples (build-corpus skips those with too few regions)
-        "cell_types": [
-            c
-            for c in metadata["accessibility"]["cell_types"]
-            if c not in set(metadata.get("skipped_cell_types") or ())
-        ],
-        "skipped_cell_types": list(metadata.get("skipped_cell_types") or ()),
+        "cell_types": [c for c in metadata["accessibility"]["cell_types"] if c not in skipped],
+        "skipped_cell_types": skipped,
         "config": metadata["config"],
     }
 
@@ -424,11 +408,8 @@ class MaskRateScheduleCallback(TrainerCallback):
         self.initial_rate, self.final_rate, self.switch_fraction = initial_rate, final_rate, switch_fraction
 
     def rate_at(self, step: int, max_steps: int) -> float:
-        return (
-            self.final_rate
-            if max_steps > 0 and step >= self.switch_fraction * max_steps
-            else self.initial_rate
-        )
+        switched = max_steps > 0 and step >= self.switch_fraction * max_steps
+        return self.final_rate if switched else self.initial_rate
 
     def on_step_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs

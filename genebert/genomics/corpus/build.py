@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -13,7 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -67,14 +68,20 @@ class Chunk:
 @dataclass
 class CorpusSummary:
     regions: int
-    usable_regions: int
-    samples_per_cell_type: dict[str, int]
-    skipped_cell_types: list[str]
     motifs: int
-    seconds: float
-    peak_memory_mib: float
     out_dir: str
+    usable_regions: int = -1  # a shard's are not known until the corpus is assembled
+    samples_per_cell_type: dict[str, int] = field(default_factory=dict)
+    skipped_cell_types: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_memory_mib: float = 0.0
     chunks_reused: int = 0
+
+    def finished(self, started: float, chunks_reused: int = 0) -> CorpusSummary:
+        """With the time since ``started`` (``time.perf_counter``), the peak memory and the reused chunks."""
+        self.seconds, self.peak_memory_mib = time.perf_counter() - started, _peak_memory_mib()
+        self.chunks_reused = chunks_reused
+        return self
 
     def format(self) -> str:
         lines = [
@@ -114,10 +121,8 @@ def plan_chunks(accessibility: Accessibility, chunk_size: int) -> list[Chunk]:
     """Consecutive blocks of at most ``chunk_size`` regions, never spanning two chromosomes."""
     codes = accessibility.regions.chrom_codes
     chunks: list[Chunk] = []
-    boundaries = np.flatnonzero(np.diff(codes)) + 1
-    starts = np.concatenate([[0], boundaries]) if len(codes) else np.empty(0, dtype=np.int64)
-    ends = np.concatenate([boundaries, [len(codes)]]) if len(codes) else np.empty(0, dtype=np.int64)
-    for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
+    edges = [0, *(np.flatnonzero(np.diff(codes)) + 1).tolist(), len(codes)] if len(codes) else []
+    for begin, end in itertools.pairwise(edges):  # the regions of one chromosome
         chrom = accessibility.regions.chrom_of(begin)
         for block in range(begin, end, chunk_size):
             chunks.append(Chunk(len(chunks), chrom, block, min(block + chunk_size, end)))
@@ -428,23 +433,14 @@ def build_corpus(
                 shutil.rmtree(work_dir, ignore_errors=True)
             raise
         if shard is not None:
-            summary = CorpusSummary(
-                regions=sum(c.end - c.begin for c in chunks_to_run),
-                usable_regions=-1,
-                samples_per_cell_type={},
-                skipped_cell_types=[],
-                motifs=len(motifs),
-                seconds=time.perf_counter() - started,
-                peak_memory_mib=_peak_memory_mib(),
-                out_dir=str(work_dir),
-                chunks_reused=reused,
-            )
             write_output_marker(work_dir, SHARD_TOOL)
             atomic_write(
                 work_dir / "shard-complete.json",
                 json.dumps({"chunks": [c.name for c in chunks_to_run]}).encode(),
             )
-            return summary
+            regions = sum(c.end - c.begin for c in chunks_to_run)
+            summary = CorpusSummary(regions=regions, motifs=len(motifs), out_dir=str(work_dir))
+            return summary.finished(started, reused)
         try:
             summary = _assemble([work_dir], out, plan)
         except UsageError:  # no sample in the scanned regions: nothing worth resuming
@@ -452,10 +448,7 @@ def build_corpus(
                 shutil.rmtree(work_dir, ignore_errors=True)
             raise
         shutil.rmtree(work_dir)
-    summary.seconds = time.perf_counter() - started
-    summary.peak_memory_mib = _peak_memory_mib()
-    summary.chunks_reused = reused
-    return summary
+    return summary.finished(started, reused)
 
 
 def merge_corpus(
@@ -484,10 +477,7 @@ def merge_corpus(
     if len(counts) != 1 or indices != list(range(counts.pop())):
         raise ValueError(f"need every shard 0..N-1 exactly once, got shards {indices}")
     with output_lock(out_dir):
-        summary = _assemble([Path(d) for d in shard_dirs], Path(out_dir), base)
-    summary.seconds = time.perf_counter() - started
-    summary.peak_memory_mib = _peak_memory_mib()
-    return summary
+        return _assemble([Path(d) for d in shard_dirs], Path(out_dir), base).finished(started)
 
 
 def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary:
@@ -580,8 +570,6 @@ def _assemble(work_dirs: Sequence[Path], out: Path, plan: dict) -> CorpusSummary
         samples_per_cell_type=per_cell_type,
         skipped_cell_types=skipped,
         motifs=n_motifs,
-        seconds=0.0,
-        peak_memory_mib=0.0,
         out_dir=str(out),
     )
 

@@ -191,9 +191,9 @@ def load_corpus(path: str | Path, *, attempts: int = 20, verify: str = "sizes") 
         try:
             before = metadata_path.read_bytes()
         except FileNotFoundError:
-            if attempt == 0 and not path.exists() and not any(path.parent.glob(f".{path.name}.old-*")):
-                raise FileNotFoundError(f"{path} is not a GeneBERT corpus (no metadata.json)") from None
-            if attempt == attempts - 1:
+            # a missing folder with no old version beside it is not being replaced: no point in retrying
+            absent = attempt == 0 and not path.exists() and not any(path.parent.glob(f".{path.name}.old-*"))
+            if absent or attempt == attempts - 1:
                 raise FileNotFoundError(f"{path} is not a GeneBERT corpus (no metadata.json)") from None
             time.sleep(0.05)  # between the two renames of a replacement where atomic exchange is unavailable
             continue

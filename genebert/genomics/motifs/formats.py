@@ -259,45 +259,36 @@ def _to_counts(
     """Validate a raw matrix and return counts, ``(L, 4)``."""
     values = motif.counts
     totals = values.sum(axis=1)
-    if not np.all(np.isfinite(totals)):
-        p = int(np.flatnonzero(~np.isfinite(totals))[0])
-        raise InputFileError(
-            path,
-            f"motif {motif.matrix_id!r}: position {p + 1} totals more than a float can hold",
-            motif.position_lines[p],
-        )
+
+    def check(bad: np.ndarray, problem: str) -> None:
+        """Raise for the first position where ``bad`` holds; ``problem`` may name its ``{total}``."""
+        if bad.any():
+            p = int(np.flatnonzero(bad)[0])
+            raise InputFileError(
+                path,
+                f"motif {motif.matrix_id!r}: position {p + 1} " + problem.format(total=totals[p]),
+                motif.position_lines[p],
+            )
+
+    check(~np.isfinite(totals), "totals more than a float can hold")
     is_frequency = motif.is_frequency
     if is_frequency is None:
         # Frequencies are fractions no larger than 1; counts are (almost always) whole numbers.
         is_frequency = bool(values.max() <= 1 + FREQUENCY_TOLERANCE and np.any(values != np.round(values)))
     if is_frequency:
-        off = np.flatnonzero(np.abs(totals - 1) > FREQUENCY_TOLERANCE)
-        if off.size:
-            p = int(off[0])
-            raise InputFileError(
-                path,
-                f"motif {motif.matrix_id!r}: position {p + 1} of a frequency matrix sums to {totals[p]:.4g}, "
-                f"not 1 (tolerance {FREQUENCY_TOLERANCE})",
-                motif.position_lines[p],
-            )
+        check(
+            np.abs(totals - 1) > FREQUENCY_TOLERANCE,
+            f"of a frequency matrix sums to {{total:.4g}}, not 1 (tolerance {FREQUENCY_TOLERANCE})",
+        )
         nsites = motif.nsites if motif.nsites and motif.nsites > 0 else frequency_nsites
         return values / totals[:, None] * nsites
-    zero = np.flatnonzero(totals <= 0)
-    if zero.size:
-        p = int(zero[0])
-        raise InputFileError(
-            path, f"motif {motif.matrix_id!r}: position {p + 1} has no counts", motif.position_lines[p]
-        )
+    check(totals <= 0, "has no counts")
     if strict_counts:
-        off = np.flatnonzero(np.abs(totals - totals[0]) > COUNT_TOLERANCE * totals[0])
-        if off.size:
-            p = int(off[0])
-            raise InputFileError(
-                path,
-                f"motif {motif.matrix_id!r}: position {p + 1} totals {totals[p]:g} counts, position 1 "
-                f"{totals[0]:g} (strict_counts: positions must sum to the same number of sites)",
-                motif.position_lines[p],
-            )
+        check(
+            np.abs(totals - totals[0]) > COUNT_TOLERANCE * totals[0],
+            f"totals {{total:g}} counts, position 1 {totals[0]:g} (strict_counts: positions must sum to the "
+            "same number of sites)",
+        )
     return values
 
 

@@ -360,17 +360,12 @@ def _scan_torch(sequences: Sequence[str], motif_set: MotifSet, device, out: np.n
 
 def _torch_device(device) -> Any | None:
     """None for the numba path, else the torch device to use."""
-    if device is None:
+    if device is None or device == "cpu":
         return None
-    if isinstance(device, str):
-        if device == "cpu":
-            return None
-        if device == "cpu-torch":
-            import torch
-
-            return torch.device("cpu")
     import torch
 
+    if device == "cpu-torch":
+        return torch.device("cpu")
     device = torch.device(device)
     return None if device.type == "cpu" else device
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...storage import atomic_write
+from ...storage import write_json
 from .spec import METRIC_LABELS, Study, Variant
 
 # --------------------------------------------------------------------------------------------------- results
@@ -49,18 +49,10 @@ def read_results(path: Path) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    """``value`` as JSON, written atomically (`genebert.storage.atomic_write`): readers and a study interrupted
-    mid-write see the old file or the new one, never half of one."""
+    """``value`` as strict JSON (an undefined metric is ``null``), written atomically (`genebert.storage.write_json`):
+    readers and a study interrupted mid-write see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(value, indent=1, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+    write_json(path, value, default=str)
 
 
 def _finite(value: Any) -> float | None:
@@ -271,7 +263,6 @@ def tsne_figures(study: Study, results: Mapping[str, Any], out: Path, cache_dir:
 
 def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None = None) -> RunSummary:
     """(Re)write ``results.json``'s summary, ``results.md``, the metric plot and any t-SNE figures."""
-    summary = RunSummary()
     results_path = out / "results.json"
     results = read_results(results_path)
     command = command or results.get("command")  # --report-only keeps the command that ran the cells
@@ -291,5 +282,4 @@ def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None 
     write_json_atomic(results_path, results)
     markdown = out / "results.md"
     markdown.write_text(results_markdown(study, results, command))
-    summary.results_path, summary.markdown_path, summary.figures = results_path, markdown, figures
-    return summary
+    return RunSummary(results_path=results_path, markdown_path=markdown, figures=figures)
