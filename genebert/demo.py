@@ -40,7 +40,7 @@ class DemoSettings:
     kmer: int = 3
     pretrain_steps: int = 1500
     batch_size: int = 32
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     finetune_steps: int = 600
     heldout_eval_samples: int = 1024
     predict_sequences: int = 100
