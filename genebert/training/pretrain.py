@@ -345,6 +345,21 @@ def make_collator(
     )
 
 
+def save_initial_model(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertPretrainingArguments
+) -> dict:
+    """Save, untrained, the model a run with these arguments starts from (seeded with ``training_args.seed``), with
+    the tokenizer, into ``training_args.output_dir``: the "random init" arm of a study, a model of exactly the
+    pre-trained arms' configuration. Returns ``{"train_steps": 0}``."""
+    set_seed(training_args.seed)
+    corpus = load_corpus(data_args.corpus_dir)
+    model = build_model(model_args, corpus)
+    output = Path(training_args.output_dir)
+    model.save_pretrained(output)
+    GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"]).save_pretrained(output)
+    return {"train_steps": 0}
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Entry point of ``run_scripts/run_pretraining.py`` and ``genebert pretrain``: parse, then
     :func:`run_pretraining`."""
