@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from genebert.cli import main as genebert_main
-from genebert.training.study import StudyError, load_study, parse_study, pretrain_hash
+from genebert.training.study import StudyError, load_study, parse_study, pretrain_hash, read_results
 from genebert.training.study.runner import check_tasks
 
 STUDY = REPO_ROOT / "run_scripts" / "studies" / "transfer.yaml"
@@ -80,9 +80,23 @@ def generated_data_root(tmp_path_factory):
 
 def test_smoke_preset_runs_end_to_end_on_generated_data(generated_data_root, tmp_path, capsys):
     out, cache = tmp_path / "out", tmp_path / "cache"
-    argv = ["study", str(STUDY), "--preset", "smoke", "--out", str(out), "--cache-dir", str(cache),
-            "--data-root", str(generated_data_root)]  # fmt: skip
+    argv = [
+        "study",
+        str(STUDY),
+        "--preset",
+        "smoke",
+        "--cache-dir",
+        str(cache),
+        "--data-root",
+        str(generated_data_root),
+    ]
+    # arms pre-train first (as parallel runs, one per seed, would), then the full run reuses every model
+    assert genebert_main([*argv, "--out", str(tmp_path / "models"), "--pretrain-only"]) == 0
+    assert "0 cells run, 0 already done, 5 pre-trainings" in capsys.readouterr().out
+    assert len(read_results(tmp_path / "models" / "results.json")["pretraining"]) == 5
+    argv += ["--out", str(out)]
     assert genebert_main(argv) == 0
+    assert "15 cells run, 0 already done, 0 pre-trainings" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     study = load_study(STUDY, "smoke")
     assert len(results["cells"]) == len(study.cells()) == 5 * 3
@@ -126,7 +140,6 @@ def test_smoke_preset_runs_end_to_end_on_generated_data(generated_data_root, tmp
         assert text in markdown
     assert (out / "transfer.png").is_file() and (out / "transfer.json").is_file()
     # a second run resumes: nothing is trained or fitted again
-    capsys.readouterr()
     assert genebert_main(argv) == 0
     assert "0 cells run, 15 already done, 0 pre-trainings" in capsys.readouterr().out
 

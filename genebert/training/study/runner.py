@@ -29,9 +29,14 @@ def prepare_corpus(corpus: str | Mapping[str, Any], cache_dir: Path, data_root: 
     """The corpus directory: a demo corpus or a tiled genome is built once into ``cache_dir/corpora`` (seconds to
     minutes), a path is checked."""
     if isinstance(corpus, Mapping):
+        from filelock import FileLock
+
         target = cache_dir / "corpora" / corpus_cache_key(corpus).replace(":", "-") / "corpus"
-        if not (target / "metadata.json").is_file():
-            build_tiled_corpus(corpus, target, data_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # studies started in parallel (e.g. one per seed) wait for the first one's build instead of failing
+        with FileLock(str(target.parent / "build.lock")):
+            if not (target / "metadata.json").is_file():
+                build_tiled_corpus(corpus, target, data_root)
         return target
     if corpus in DEMO_CORPORA:
         target = cache_dir / "corpora" / corpus / "corpus"
@@ -93,9 +98,7 @@ def build_tiled_corpus(spec: Mapping[str, Any], target: Path, data_root: str | N
         motif_dtype=str(spec.get("motif_dtype", "float32")), seed=int(spec.get("seed", 0)),
     )  # fmt: skip
     motifs = load_motifs(str(motifs_path) if motifs_path.exists() else str(spec["motifs"]))
-    if target.exists():
-        shutil.rmtree(target)  # an interrupted build
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)  # an interrupted build resumes (build_corpus)
     logger.info("building the tiled corpus %s (%d regions) into %s", spec, len(accessibility.regions), target)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -418,6 +421,7 @@ def run_study(
     pretrain_fn: Callable[..., dict] | None = None,
     finetune_fn: Callable[..., dict] | None = None,
     overwrite: bool = False,
+    pretrain_only: bool = False,
 ) -> RunSummary:
     """Run every unfinished cell of ``study``, appending each to ``out/results.json``, then write the reports.
 
@@ -433,6 +437,9 @@ def run_study(
         overwrite: write into ``out`` even when it holds files that are not a study's (``--overwrite``); without
             it such a folder is refused (`genebert.storage.claim_output`). A second run into ``out`` while one
             runs fails at once (`genebert.storage.output_lock`).
+        pretrain_only: only pre-train (or save the random-init models) into the cache, with their held-out
+            metrics, and run no cell: several such runs (``--seeds``, each with its own ``out``) pre-train arms in
+            parallel, and the full run then reuses every checkpoint.
     """
     pretrain_fn = pretrain_fn or pretrain_module.run_pretraining
     finetune_fn = finetune_fn or finetune_module.run_finetuning
@@ -447,6 +454,15 @@ def run_study(
         corpus_dir = prepare_corpus(study.corpus, cache, data_root)
         results_path = out / "results.json"
         summary = RunSummary()
+        if pretrain_only:
+            models = {
+                cell.pretrain_hash(): cell for cell in study.cells() if cell.pretrain_args() is not None
+            }
+            for key, cell in models.items():
+                print(f"[study {study.name}] model {cell.variant.name}, seed {cell.seed}: {key}", flush=True)
+                checkpoint = ensure_pretrained(cell, corpus_dir, cache, pretrain_fn, summary)
+                _record_pretraining(results_path, cell, checkpoint, corpus_dir)
+            return summary
         ensure_references(study, results_path, data_root)
         cells = study.cells()
         for index, cell in enumerate(cells, 1):
