@@ -348,7 +348,9 @@ def run_study(args: argparse.Namespace) -> int:
         print(f"wrote {write_reports(study, out, cache).markdown_path}")
         return 0
     command = "python run_scripts/run_study.py " + " ".join(shlex.quote(a) for a in args.argv)
-    summary = run_study(study, out, cache, args.data_root, command, overwrite=args.overwrite)
+    summary = run_study(
+        study, out, cache, args.data_root, command, overwrite=args.overwrite, pretrain_only=args.pretrain_only
+    )
     print(
         f"study {study.name}: {len(summary.ran)} cells run, {len(summary.skipped)} already done, "
         f"{len(summary.pretrained)} pre-trainings, {len(summary.reused_checkpoints)} reused; {summary.markdown_path}"
@@ -368,6 +370,7 @@ def _study_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (overrides the file)")
     add("--list", action="store_true", help="print the cells and whether they are done; run nothing")
     add("--report-only", action="store_true", help="rewrite results.md and the PNGs; run nothing")
+    add("--pretrain-only", action="store_true", help="only pre-train into --cache-dir (one run per seed)")
     add("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 

@@ -36,6 +36,8 @@ check_transformers_version()
 
 _SPECIAL_TOKEN_COUNT = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
 _REGION_INPUT_MODES = ("pad", "resize")
+#: Where sequence-region matching contrasts (`GeneBertConfig.srm_level`).
+SRM_LEVELS = ("sample", "region")
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 #: JASPAR 2018 CORE vertebrates, non-redundant: the motif set of the paper's region matrix.
@@ -127,6 +129,13 @@ class GeneBertConfig(PretrainedConfig):
         use_mgm, use_ngsp, use_srm (`bool`, default `True`): switch each pre-training loss on or off (the paper's
             ablations). A switched-off term is `None` and absent from the total; its head is not built.
         srm_weight (`float`, defaults to 0.5): lambda of the paper's Eq. 4, total = MGM + NGSP + lambda * SRM.
+        srm_level (`str`, defaults to `"sample"`): what SRM contrasts. `"sample"` (the paper): the projected [CLS]
+            against the region tower's embedding of the whole (num_regions, num_motifs) matrix, across the samples
+            of the batch. `"region"` (an option beyond the paper): each region's sequence embedding (the mean final
+            state of that region's k-mer tokens, special tokens excluded) against an embedding of that region's
+            motif vector (a small MLP, `GeneBertMotifRowEncoder`; no timm backbone is built), across every region
+            of the batch. Sample-level contrast can be solved from a sample's overall composition; region-level
+            contrast has ten times as many candidates, neighbours of the same sample among them.
         srm_gather_distributed (`bool`, defaults to `True`): when torch.distributed is initialised with world size
             > 1, gather the embeddings of all ranks so that SRM contrasts against the global batch.
         classifier_use_regions (`bool`, defaults to `False`): whether [`GeneBertForSequenceClassification`] builds
@@ -169,6 +178,7 @@ class GeneBertConfig(PretrainedConfig):
         use_ngsp: bool = True,
         use_srm: bool = True,
         srm_weight: float = 0.5,
+        srm_level: str = "sample",
         srm_gather_distributed: bool = True,
         classifier_use_regions: bool = False,
         tie_word_embeddings: bool = True,
@@ -258,6 +268,8 @@ class GeneBertConfig(PretrainedConfig):
             raise ValueError(
                 f"position_embedding_init must be 'normal' or 'sinusoidal', got {position_embedding_init!r}"
             )
+        if srm_level not in SRM_LEVELS:
+            raise ValueError(f"srm_level must be one of {SRM_LEVELS}, got {srm_level!r}")
 
         self.kmer = kmer
         self.vocab_size = vocab_size
@@ -297,6 +309,7 @@ class GeneBertConfig(PretrainedConfig):
         self.use_ngsp = bool(use_ngsp)
         self.use_srm = bool(use_srm)
         self.srm_weight = float(srm_weight)
+        self.srm_level = srm_level
         self.srm_gather_distributed = bool(srm_gather_distributed)
         self.classifier_use_regions = bool(classifier_use_regions)
         self.tie_word_embeddings = tie_word_embeddings
@@ -354,7 +367,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-__all__ = ["JASPAR2018_CORE_VERTEBRATES_NON_REDUNDANT", "PRESETS", "GeneBertConfig", "kmer_vocab_size"]
+__all__ = [
+    "JASPAR2018_CORE_VERTEBRATES_NON_REDUNDANT", "PRESETS", "SRM_LEVELS", "GeneBertConfig", "kmer_vocab_size"
+]  # fmt: skip
 
 # Writes "auto_map" and copies this file on save_pretrained (Hub remote code).
 GeneBertConfig.register_for_auto_class()

@@ -4,6 +4,8 @@
   (uni-modal vs multi-modal), with the silhouette score of the cell-type clusters in each legend.
 * :func:`roc_pr_curves`: ROC and precision-recall curves of fine-tuning predictions, one curve per task (or class).
 * :func:`plot_training_curves`: losses and pre-training metrics over steps from a Trainer's log history.
+* :func:`comparison_figure`: a study's arms side by side per task (every seed, the mean, reference classifiers)
+  and the paired differences between arms with their 95 % intervals.
 """
 
 from __future__ import annotations
@@ -252,4 +254,81 @@ def plot_training_curves(log_history: Sequence[dict], path: str | Path, title: s
     return _save(figure, path, curves)
 
 
-__all__ = ["cluster_separation", "figure2_tsne", "plot_training_curves", "roc_pr_curves", "training_curves"]
+def comparison_figure(
+    values: Mapping[str, Mapping[str, Sequence[float]]],
+    differences: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    references: Mapping[str, Mapping[str, float]] | None = None,
+    metric: str = "AUC",
+    title: str = "",
+) -> Path:
+    """Arms compared on every task, and the paired differences between arms; also writes the data as ``.json``.
+
+    Args:
+        values: ``{task: {arm: [value per seed]}}``, arms in the order to draw.
+        differences: rows ``{"label": "C-B", "task", "mean", "low", "high"}`` (``low`` / ``high`` None without an
+            interval), drawn top to bottom.
+        references: ``{task: {reference name: value}}``, drawn as short horizontal lines over the task's arms.
+        metric: the y-axis label of the left panel and the x-axis label of the right one (as a difference).
+    """
+    path = Path(path)
+    tasks = list(values)
+    arms = list(dict.fromkeys(arm for task in tasks for arm in values[task]))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    rows = max(len(differences), 1)
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(max(7.0, 1.1 * len(tasks) * max(len(arms), 1) / 2 + 3), max(4.4, 0.28 * rows + 1.6)),
+        gridspec_kw={"width_ratios": [1.6, 1.0]},
+    )  # fmt: skip
+    width = 0.8 / max(len(arms), 1)
+    styles = ("--", ":", "-.")
+    for t, task in enumerate(tasks):
+        for a, arm in enumerate(arms):
+            points = [v for v in values[task].get(arm, []) if v is not None and np.isfinite(v)]
+            if not points:
+                continue
+            x = t - 0.4 + width * (a + 0.5)
+            left.scatter([x] * len(points), points, s=10, color=colours[a % len(colours)], alpha=0.6)
+            left.errorbar(x, np.mean(points), yerr=np.std(points, ddof=1) if len(points) > 1 else 0, fmt="o",
+                          color=colours[a % len(colours)], capsize=3, label=arm if t == 0 else None)  # fmt: skip
+        for r, (name, value) in enumerate(sorted((references or {}).get(task, {}).items())):
+            left.hlines(value, t - 0.45, t + 0.45, colors="black", linestyles=styles[r % len(styles)],
+                        label=f"reference: {name}" if t == 0 else None)  # fmt: skip
+    left.set_xticks(range(len(tasks)))
+    left.set_xticklabels(tasks, rotation=30, ha="right", fontsize=8)
+    left.set_ylabel(metric)
+    left.grid(alpha=0.3)
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    left.set_title("arms per task: every seed, mean ± sd", fontsize=9)
+    for row, entry in enumerate(differences):
+        y = rows - 1 - row
+        low, high = entry.get("low"), entry.get("high")
+        if low is not None and high is not None:
+            excludes = low > 0 or high < 0
+            right.errorbar(entry["mean"], y, xerr=[[entry["mean"] - low], [high - entry["mean"]]], fmt="o",
+                           capsize=3, color="C3" if excludes else "C0")  # fmt: skip
+        elif entry.get("mean") is not None:
+            right.plot(entry["mean"], y, "o", color="grey")
+    right.axvline(0.0, color="black", linewidth=0.8)
+    right.set_yticks(range(rows))
+    right.set_yticklabels([f"{e['label']} {e['task']}" for e in reversed(differences)] or [""], fontsize=7)
+    right.set_xlabel(f"paired difference in {metric}, 95 % t-interval")
+    right.set_title("red: the interval excludes 0", fontsize=9)
+    right.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    data = {
+        "values": values,
+        "differences": list(differences),
+        "references": references or {},
+        "metric": metric,
+    }
+    return _save(figure, path, json.loads(json.dumps(data, default=float)))
+
+
+__all__ = [
+    "cluster_separation", "comparison_figure", "figure2_tsne", "plot_training_curves", "roc_pr_curves",
+    "training_curves",
+]  # fmt: skip

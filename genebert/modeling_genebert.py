@@ -10,7 +10,9 @@ Architecture (Mo et al., 2021, arXiv 2110.05231):
   statistics stored in the checkpoint, padded to the backbone's patch grid or resized (never cropped).
 * ``GeneBertForPreTraining``: masked genome modelling (MGM, decoder tied to the k-mer embeddings), next genome
   segment prediction (NGSP, on the pooled [CLS]) and sequence-region matching (SRM, CLIP's symmetric InfoNCE with
-  cross-process negatives). Loss = MGM + NGSP + srm_weight * SRM.
+  cross-process negatives). Loss = MGM + NGSP + srm_weight * SRM. With ``config.srm_level="region"`` (beyond the
+  paper) SRM contrasts each region's mean token state with ``GeneBertMotifRowEncoder``'s embedding of its motif
+  vector, across every region of the batch.
 * ``GeneBertForSequenceClassification``: pooled [CLS] (optionally with projected region features) -> classifier.
 """
 
@@ -148,6 +150,36 @@ def gather_for_contrastive_loss(tensor: torch.Tensor) -> tuple[torch.Tensor, int
     return _AllGatherWithGrad.apply(tensor, sizes), sum(sizes[:rank])
 
 
+def pool_regions(
+    hidden_states: torch.Tensor, region_token_index: torch.Tensor, num_regions: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean final state of each region's own tokens.
+
+    Args:
+        hidden_states: `(batch, sequence_length, hidden)`.
+        region_token_index: `(batch, sequence_length)` long, the region (0..num_regions-1, a row of the region
+            matrix) of each k-mer token, -1 for [CLS], [SEP] and padding (`DataCollatorForGenomeModeling` with
+            `return_region_token_index=True`).
+        num_regions: regions per sample.
+
+    Returns:
+        `(batch, num_regions, hidden)` means (zeros for a region without tokens) and `(batch, num_regions)` token
+        counts.
+    """
+    if region_token_index.shape != hidden_states.shape[:2]:
+        raise GeneBertInputError(
+            f"region_token_index must have shape {tuple(hidden_states.shape[:2])} (batch, sequence_length), got "
+            f"{tuple(region_token_index.shape)}"
+        )
+    slots = torch.arange(num_regions, device=region_token_index.device)
+    membership = (region_token_index.unsqueeze(-1) == slots).to(
+        hidden_states.dtype
+    )  # (batch, length, regions)
+    counts = membership.sum(dim=1)
+    sums = membership.transpose(1, 2) @ hidden_states
+    return sums / counts.clamp(min=1).unsqueeze(-1), counts
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Output dataclasses
 # ---------------------------------------------------------------------------------------------------------------------
@@ -157,7 +189,9 @@ def gather_for_contrastive_loss(tensor: torch.Tensor) -> tuple[torch.Tensor, int
 class GeneBertForPreTrainingOutput(ModelOutput):
     r"""Output of [`GeneBertForPreTraining`]. `batch` is the local batch size, `global_batch` the batch summed over
     processes when SRM gathers negatives across ranks (equal to `batch` in a single process), `num_masked` the
-    number of positions with `labels != -100`.
+    number of positions with `labels != -100`. Under `config.srm_level="region"` the SRM fields have one row per
+    region with tokens instead of one per sample: read `batch` as `batch x num_regions` and `global_batch` as the
+    regions of the global batch.
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*):
@@ -307,43 +341,15 @@ def _create_backbone(config: GeneBertConfig) -> tuple[nn.Module, tuple[int, int]
     return backbone, image_size
 
 
-class GeneBertRegionEncoder(nn.Module):
-    """The region tower: per-TF standardisation, then a timm backbone over the region matrix as a 1-channel image.
+class _MotifStandardisation(nn.Module):
+    """Per-TF standardisation `(x - motif_mean) / motif_std` of motif scores, with both `(num_motifs,)` buffers
+    persistent (saved in the checkpoint): the base of both region encoders."""
 
-    Input `(batch, num_regions, num_motifs)`; output the backbone's pooled features `(batch, num_features)`.
-
-    * Standardisation: `(x - motif_mean) / motif_std`, with both `(num_motifs,)` buffers persistent (saved in the
-      checkpoint). They start as 0 and 1; set them from corpus statistics with [`set_motif_statistics`] or
-      [`fit_motif_statistics`].
-    * `"pad"` mode zero-pads the standardised matrix at the bottom and right to `image_size` (a multiple of the
-      patch size), so every cell is seen by exactly one patch. `"resize"` mode resizes it bilinearly with
-      anti-aliasing to `image_size`; the filter support widens with the down-scaling factor so every cell
-      contributes (plain bilinear down-sampling would skip columns).
-    """
-
-    def __init__(self, config: GeneBertConfig):
+    def __init__(self, num_motifs: int):
         super().__init__()
-        self.num_regions = config.num_regions
-        self.num_motifs = config.num_motifs
-        self.input_mode = config.region_input_mode
-        self.in_chans = config.region_in_chans
-        self.backbone, self.image_size = _create_backbone(config)
-        self.num_features = int(
-            getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
-        )
-        self.register_buffer("motif_mean", torch.zeros(config.num_motifs), persistent=True)
-        self.register_buffer("motif_std", torch.ones(config.num_motifs), persistent=True)
-        # GeneBertPreTrainedModel._init_weights initialises the backbone's layers with timm's ViT/Swin scheme (see
-        # _init_timm_module), in transformers' module order, so that a model built from the config and one whose
-        # weights are all missing from a checkpoint get the same values for the same seed. ImageNet weights loaded
-        # at construction are marked initialised and left alone.
-        for module in self.backbone.modules():
-            module._genebert_timm = True
-        if not _building_on_meta_device() and _timm_pretrained_args(config.region_pretrained)[0]:
-            # Not on the meta device (from_pretrained): there, loaded weights get the flag from the loader, and
-            # weights missing from the checkpoint must stay unflagged so that they are materialised and initialised.
-            for param in self.backbone.parameters():
-                param._is_hf_initialized = True
+        self.num_motifs = num_motifs
+        self.register_buffer("motif_mean", torch.zeros(num_motifs), persistent=True)
+        self.register_buffer("motif_std", torch.ones(num_motifs), persistent=True)
 
     @torch.no_grad()
     def set_motif_statistics(self, mean: Any, std: Any, min_std: float = 1e-6) -> None:
@@ -379,6 +385,46 @@ class GeneBertRegionEncoder(nn.Module):
         self.set_motif_statistics(mean, std)
         return self.motif_mean.clone(), self.motif_std.clone()
 
+    def standardise(self, scores: torch.Tensor) -> torch.Tensor:
+        """`(..., num_motifs)` raw scores -> standardised, in the buffers' dtype."""
+        return (scores.to(self.motif_mean.dtype) - self.motif_mean) / self.motif_std
+
+
+class GeneBertRegionEncoder(_MotifStandardisation):
+    """The region tower: per-TF standardisation, then a timm backbone over the region matrix as a 1-channel image.
+
+    Input `(batch, num_regions, num_motifs)`; output the backbone's pooled features `(batch, num_features)`.
+
+    * Standardisation: `(x - motif_mean) / motif_std`, with both `(num_motifs,)` buffers persistent (saved in the
+      checkpoint). They start as 0 and 1; set them from corpus statistics with [`set_motif_statistics`] or
+      [`fit_motif_statistics`].
+    * `"pad"` mode zero-pads the standardised matrix at the bottom and right to `image_size` (a multiple of the
+      patch size), so every cell is seen by exactly one patch. `"resize"` mode resizes it bilinearly with
+      anti-aliasing to `image_size`; the filter support widens with the down-scaling factor so every cell
+      contributes (plain bilinear down-sampling would skip columns).
+    """
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config.num_motifs)
+        self.num_regions = config.num_regions
+        self.input_mode = config.region_input_mode
+        self.in_chans = config.region_in_chans
+        self.backbone, self.image_size = _create_backbone(config)
+        self.num_features = int(
+            getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        )
+        # GeneBertPreTrainedModel._init_weights initialises the backbone's layers with timm's ViT/Swin scheme (see
+        # _init_timm_module), in transformers' module order, so that a model built from the config and one whose
+        # weights are all missing from a checkpoint get the same values for the same seed. ImageNet weights loaded
+        # at construction are marked initialised and left alone.
+        for module in self.backbone.modules():
+            module._genebert_timm = True
+        if not _building_on_meta_device() and _timm_pretrained_args(config.region_pretrained)[0]:
+            # Not on the meta device (from_pretrained): there, loaded weights get the flag from the loader, and
+            # weights missing from the checkpoint must stay unflagged so that they are materialised and initialised.
+            for param in self.backbone.parameters():
+                param._is_hf_initialized = True
+
     def prepare_image(self, region_matrix: torch.Tensor) -> torch.Tensor:
         """`(batch, num_regions, num_motifs)` -> the backbone input `(batch, in_chans, *image_size)`."""
         if region_matrix.dim() != 3 or tuple(region_matrix.shape[1:]) != (self.num_regions, self.num_motifs):
@@ -387,9 +433,7 @@ class GeneBertRegionEncoder(nn.Module):
                 f"got {tuple(region_matrix.shape)}"
             )
         check_finite_region_matrix(region_matrix)
-        x = region_matrix.to(self.motif_mean.dtype)
-        x = (x - self.motif_mean) / self.motif_std
-        x = x.unsqueeze(1)  # (batch, 1, rows, cols)
+        x = self.standardise(region_matrix).unsqueeze(1)  # (batch, 1, rows, cols)
         height, width = self.image_size
         if self.input_mode == "pad":
             x = F.pad(x, (0, width - self.num_motifs, 0, height - self.num_regions))
@@ -411,6 +455,40 @@ class GeneBertRegionEncoder(nn.Module):
                 p.is_meta for p in module.parameters(recurse=True)
             ):
                 module.init_non_persistent_buffers()
+
+
+class GeneBertMotifRowEncoder(_MotifStandardisation):
+    """The region tower of region-level SRM (`config.srm_level="region"`): each region's motif vector on its own,
+    standardised per TF, through a small MLP (`Linear(num_motifs, hidden_size)`, GELU, LayerNorm). No timm backbone.
+
+    Input `(batch, num_regions, num_motifs)`; output `(batch, num_regions, num_features)`, `num_features =
+    hidden_size`.
+    """
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config.num_motifs)
+        self.num_regions = config.num_regions
+        self.num_features = config.hidden_size
+        self.dense = nn.Linear(config.num_motifs, config.hidden_size)
+        self.activation = nn.GELU()
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, region_matrix: torch.Tensor) -> torch.Tensor:
+        """`(batch, num_regions, num_motifs)` -> `(batch, num_regions, num_features)`."""
+        if region_matrix.dim() != 3 or tuple(region_matrix.shape[1:]) != (self.num_regions, self.num_motifs):
+            raise GeneBertInputError(
+                f"region_matrix must have shape (batch, {self.num_regions}, {self.num_motifs}), "
+                f"got {tuple(region_matrix.shape)}"
+            )
+        check_finite_region_matrix(region_matrix)
+        x = self.standardise(region_matrix).to(self.dense.weight.dtype)
+        return self.layer_norm(self.activation(self.dense(x)))
+
+
+def build_region_encoder(config: GeneBertConfig) -> nn.Module:
+    """The region tower `config.srm_level` asks for: the timm backbone over the whole matrix ("sample") or the
+    per-region MLP ("region")."""
+    return GeneBertMotifRowEncoder(config) if config.srm_level == "region" else GeneBertRegionEncoder(config)
 
 
 def _init_timm_module(module: nn.Module) -> None:
@@ -566,7 +644,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
-    _no_split_modules = ["BertEmbeddings", "BertLayer", "GeneBertRegionEncoder"]
+    _no_split_modules = ["BertEmbeddings", "BertLayer", "GeneBertRegionEncoder", "GeneBertMotifRowEncoder"]
     # The losses are per-batch means (no `num_items_in_batch` normalisation): Trainer must scale them for gradient
     # accumulation itself.
     accepts_loss_kwargs = False
@@ -583,7 +661,7 @@ class GeneBertPreTrainedModel(BertPreTrainedModel):
             _init_timm_module(module)
             return
         super()._init_weights(module)  # Linear/Embedding/LayerNorm, BERT's LM-head bias and embedding buffers
-        if isinstance(module, GeneBertRegionEncoder):
+        if isinstance(module, _MotifStandardisation):
             init.zeros_(module.motif_mean)
             init.ones_(module.motif_std)
         elif isinstance(module, GeneBertForPreTraining) and module.logit_scale is not None:
@@ -974,9 +1052,10 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
     """GeneBERT with its three pre-training objectives: MGM + NGSP + `srm_weight` * SRM.
 
     Modules: `bert` (sequence tower), `cls.predictions` (MGM, tied decoder), `cls.seq_relationship` (NGSP),
-    `region_encoder` (timm region tower), `sequence_projection` / `region_projection` (into the shared
-    `projection_dim` space) and `logit_scale` (learnable log temperature). Heads of switched-off losses are not built
-    (no unused parameters under DDP); with `use_srm=False` neither is the region tower.
+    `region_encoder` (timm region tower; `GeneBertMotifRowEncoder` under `srm_level="region"`),
+    `sequence_projection` / `region_projection` (into the shared `projection_dim` space) and `logit_scale`
+    (learnable log temperature). Heads of switched-off losses are not built (no unused parameters under DDP); with
+    `use_srm=False` neither is the region tower.
     """
 
     _tied_weights_keys = {
@@ -991,7 +1070,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
         if not config.use_mgm:
             self._tied_weights_keys = {}
         if config.use_srm:
-            self.region_encoder = GeneBertRegionEncoder(config)
+            self.region_encoder = build_region_encoder(config)
             self.sequence_projection = nn.Linear(config.hidden_size, config.projection_dim, bias=False)
             self.region_projection = nn.Linear(
                 self.region_encoder.num_features, config.projection_dim, bias=False
@@ -1036,9 +1115,30 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
 
     def get_region_features(self, region_matrix: torch.Tensor) -> torch.Tensor:
         """Projected region features `(batch, projection_dim)` (not normalised) of a `(batch, num_regions,
-        num_motifs)` region matrix, as CLIP's `get_image_features`."""
+        num_motifs)` region matrix, as CLIP's `get_image_features`; `(batch, num_regions, projection_dim)`, one per
+        region, under `srm_level="region"`."""
         self._require_srm("get_region_features")
         return self.region_projection(self.region_encoder(region_matrix))
+
+    def _region_level_features(
+        self,
+        sequence_output: torch.Tensor,
+        region_matrix: torch.Tensor,
+        region_token_index: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Region-level SRM's pairs: `(n_regions, projection_dim)` projected mean token states and projected motif
+        rows, one row per region of the batch that has tokens (a region without any has nothing to match)."""
+        if region_token_index is None:
+            raise GeneBertInputError(
+                "srm_level='region' needs region_token_index (batch, sequence_length): collate with "
+                "DataCollatorForGenomeModeling(return_region_token_index=True)"
+            )
+        pooled, counts = pool_regions(sequence_output, region_token_index, self.config.num_regions)
+        present = counts.reshape(-1) > 0
+        sequence_features = self.sequence_projection(pooled.reshape(-1, pooled.shape[-1])[present])
+        region_rows = self.region_encoder(region_matrix)
+        region_features = self.region_projection(region_rows.reshape(-1, region_rows.shape[-1])[present])
+        return sequence_features, region_features
 
     @can_return_tuple
     def forward(
@@ -1052,6 +1152,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
         labels: torch.Tensor | None = None,
         next_segment_label: torch.Tensor | None = None,
         return_full_prediction_logits: bool | None = None,
+        region_token_index: torch.Tensor | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> GeneBertForPreTrainingOutput:
         r"""
@@ -1076,6 +1177,9 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
                 at the masked positions (`masked_prediction_logits`, `(num_masked, vocab_size)`) and
                 `prediction_logits` is `None`, unless this is True. Without `labels`, `prediction_logits`
                 `(batch, sequence_length, vocab_size)` is always computed.
+            region_token_index (`torch.LongTensor` of shape `(batch, sequence_length)`, *optional*):
+                The region (row of `region_matrix`) of each k-mer token, -1 for special tokens and padding; needed
+                for SRM under `config.srm_level="region"`, ignored otherwise (see [`pool_regions`]).
             kwargs: `output_attentions`, `output_hidden_states`, `return_dict` and other `BertModel` kwargs.
 
         Returns:
@@ -1116,8 +1220,13 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
 
         srm_loss = sequence_embeds = region_embeds = logits_per_sequence = logits_per_region = scale = None
         if self.region_encoder is not None and region_matrix is not None:
-            sequence_features = self.sequence_projection(sequence_output[:, 0])
-            region_features = self.region_projection(self.region_encoder(region_matrix))
+            if config.srm_level == "region":
+                sequence_features, region_features = self._region_level_features(
+                    sequence_output, region_matrix, region_token_index
+                )
+            else:
+                sequence_features = self.sequence_projection(sequence_output[:, 0])
+                region_features = self.region_projection(self.region_encoder(region_matrix))
             # The contrastive part is tiny (batch x batch): keep it in float32 under autocast.
             sequence_embeds = F.normalize(sequence_features.float(), dim=-1)
             region_embeds = F.normalize(region_features.float(), dim=-1)
@@ -1162,8 +1271,9 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
     with the region tower.
 
     With `config.classifier_use_regions=True` the region tower and `region_projection` are built and the classifier
-    sees `concat(pooled [CLS], region_projection(region_tower(region_matrix)))`; when a batch has no
-    `region_matrix`, the region part is zeros. `config.problem_type` selects the loss as in transformers:
+    sees `concat(pooled [CLS], region_projection(region_tower(region_matrix)))` (under `srm_level="region"` the
+    tower's per-region features averaged over regions); when a batch has no `region_matrix`, the region part is
+    zeros. `config.problem_type` selects the loss as in transformers:
     `"regression"` (MSE), `"single_label_classification"` (cross-entropy), `"multi_label_classification"` (BCE with
     logits); inferred from `num_labels` and the label dtype when unset.
     """
@@ -1173,7 +1283,7 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         self.num_labels = config.num_labels
         self.bert = GeneBertModel(config)
         if config.classifier_use_regions:
-            self.region_encoder = GeneBertRegionEncoder(config)
+            self.region_encoder = build_region_encoder(config)
             self.region_projection = nn.Linear(
                 self.region_encoder.num_features, config.projection_dim, bias=False
             )
@@ -1230,9 +1340,10 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         features = outputs.pooler_output
         if self.region_encoder is not None:
             if region_matrix is not None:
-                region_features = self.region_projection(self.region_encoder(region_matrix)).to(
-                    features.dtype
-                )
+                region_rows = self.region_encoder(region_matrix)
+                if region_rows.dim() == 3:  # the per-region MLP of srm_level="region"
+                    region_rows = region_rows.mean(dim=1)
+                region_features = self.region_projection(region_rows).to(features.dtype)
             else:
                 region_features = features.new_zeros(features.shape[0], self.config.projection_dim)
             features = torch.cat([features, region_features], dim=-1)
@@ -1427,10 +1538,13 @@ __all__ = [
     "GeneBertForTokenClassification",
     "GeneBertLoadingError",
     "GeneBertModel",
+    "GeneBertMotifRowEncoder",
     "GeneBertPreTrainedModel",
     "GeneBertRegionEncoder",
+    "build_region_encoder",
     "clip_loss",
     "contrastive_loss",
     "gather_for_contrastive_loss",
+    "pool_regions",
     "sinusoidal_positions",
 ]

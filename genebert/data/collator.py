@@ -6,7 +6,10 @@ A sample of the corpus is ten region ids. The collator materialises it:
   those of regions 6-10 (``next_segment_label`` 1) or, with probability ``negative_probability``, of 5
   consecutive regions drawn afresh from another sample (label 0). Each region is tokenized on its own
   window, so no k-mer spans two regions.
-* ``region_matrix`` (B, 10, n_motifs) = the motif vectors of exactly the regions in the input, in order.
+* ``region_matrix`` (B, 10, n_motifs) = the motif vectors of exactly the regions in the input, in order; under
+  a ``region_pairing`` (the permuted control arm) the motif vectors of another sample's regions instead.
+* ``region_token_index`` (B, L), when asked: which of the 10 regions each token belongs to (-1 for [CLS], [SEP]
+  and padding), for region-level sequence-region matching and per-region embeddings.
 * masked genome modelling with the leak-free span masking of :mod:`genebert.data.masking`.
 
 Randomness is a function of ``(seed, epoch, sample ids)`` only, so a batch is the same whether training ran
@@ -24,6 +27,28 @@ import torch
 
 from ..tokenization_genebert import GeneBertTokenizer
 from .masking import IGNORE_INDEX, mask_regions
+
+#: How a sample's sequence and region matrix are paired (``DataArguments.region_pairing``).
+REGION_PAIRINGS = ("paired", "permuted")
+
+
+def permuted_pairing(n_samples: int, seed: int, groups: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """A seeded fixed pairing of samples with other samples' region matrices, for the permuted control arm.
+
+    Returns ``partner`` (n_samples,) int64: sample ``i`` is shown the region matrix of sample ``partner[i]``. Within
+    each group (e.g. the training samples and the held-out samples, so that no held-out motif vector is seen in
+    training) the samples form one cycle in a seeded random order, so no sample of a group of two or more keeps
+    its own matrix and each matrix is shown exactly once. A sample in no group, or alone in its group, keeps its own.
+    """
+    partner = np.arange(n_samples, dtype=np.int64)
+    rng = np.random.default_rng([int(seed), 0x5EED])
+    for members in groups if groups is not None else [np.arange(n_samples)]:
+        members = np.asarray(members, dtype=np.int64)
+        if len(members) < 2:
+            continue
+        order = members[rng.permutation(len(members))]
+        partner[order] = np.roll(order, -1)  # each sample takes the matrix of the next one in the cycle
+    return partner
 
 
 class RegionStore:
@@ -78,6 +103,12 @@ class DataCollatorForGenomeModeling:
         return_baseline: also return ``mgm_baseline_ids`` (B, L): at masked positions the neighbour-copy guess
             (the true k-mer with hidden bases filled by the corpus's most frequent base), -100 elsewhere; for
             judging MGM accuracy against an honest baseline. The model does not take it.
+        region_pairing: None (each sample's own region matrix) or ``partner`` (n_samples,) from
+            :func:`permuted_pairing`: sample ``i`` (its ``sample_id``) gets the motif vectors of sample
+            ``partner[i]``'s ten regions in their order, whatever segment B is (the control arm of SRM: the
+            pairing is consistently wrong, not re-drawn per batch). Features must carry ``sample_id``.
+        return_region_token_index: also return ``region_token_index`` (B, L) int64: the region (0..9, the row of
+            ``region_matrix``) each k-mer token belongs to, -1 for [CLS], [SEP] and padding.
     """
 
     def __init__(
@@ -95,6 +126,8 @@ class DataCollatorForGenomeModeling:
         max_length: int | None = None,
         return_region_ids: bool = False,
         return_baseline: bool = False,
+        region_pairing: np.ndarray | None = None,
+        return_region_token_index: bool = False,
     ) -> None:
         if not 0.0 <= mask_rate < 1.0:
             raise ValueError(f"mask_rate must be in [0, 1), got {mask_rate}")
@@ -113,6 +146,15 @@ class DataCollatorForGenomeModeling:
         self.max_length = max_length or tokenizer.model_max_length
         self.return_region_ids = return_region_ids
         self.return_baseline = return_baseline
+        self.return_region_token_index = return_region_token_index
+        self.region_pairing = None
+        if region_pairing is not None:
+            self.region_pairing = np.asarray(region_pairing, dtype=np.int64)
+            if self.region_pairing.shape != (len(self.sample_region_ids),):
+                raise ValueError(
+                    f"region_pairing must have one partner per sample ({len(self.sample_region_ids)}), got shape "
+                    f"{self.region_pairing.shape}"
+                )
         self._fill_base: str | None = None
         # shared with DataLoader worker processes, so a callback in the trainer process can change them
         self._mask_rate = multiprocessing.Value("d", mask_rate, lock=False)
@@ -184,6 +226,12 @@ class DataCollatorForGenomeModeling:
             return first, candidate[offset : offset + half], 0
         return first, region_ids[half : 2 * half], 1
 
+    def _partner_regions(self, feature: Mapping[str, Any]) -> np.ndarray:
+        """The region ids whose motif vectors sample ``feature`` is shown under ``region_pairing``."""
+        if "sample_id" not in feature:
+            raise ValueError("region_pairing needs each feature's 'sample_id' (a corpus samples row)")
+        return self.sample_region_ids[self.region_pairing[int(feature["sample_id"])]]
+
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         rng = self._rng(features)
         # plain locals: the tokenizer's attributes go through transformers' (slow) __getattr__
@@ -194,6 +242,8 @@ class DataCollatorForGenomeModeling:
         mask_rate, fill_base = self.mask_rate, (self.fill_base if self.return_baseline else None)
         rows, labels_rows, next_labels, segment_lengths, region_id_rows = [], [], [], [], []
         baseline_rows: list[np.ndarray] = []
+        region_index_rows: list[np.ndarray] = []
+        matrix_id_rows: list[np.ndarray] = []
         for feature in features:
             region_ids = np.asarray(feature["region_ids"], dtype=np.int64)
             segment_a, segment_b, is_next = self._segments(region_ids, rng)
@@ -239,8 +289,14 @@ class DataCollatorForGenomeModeling:
                         [[IGNORE_INDEX], guess[:length_a], [IGNORE_INDEX], guess[length_a:], [IGNORE_INDEX]]
                     )
                 )
+            if self.return_region_token_index:
+                slots = np.repeat(np.arange(len(ordered)), np.diff(offsets))  # region of each k-mer token
+                region_index_rows.append(
+                    np.concatenate([[-1], slots[:length_a], [-1], slots[length_a:], [-1]]).astype(np.int64)
+                )
             segment_lengths.append(length_a + 2)
             region_id_rows.append(ordered)
+            matrix_id_rows.append(ordered if self.region_pairing is None else self._partner_regions(feature))
             next_labels.append(is_next)
 
         width = max(len(r) for r in rows)
@@ -264,13 +320,18 @@ class DataCollatorForGenomeModeling:
             "next_segment_label": torch.tensor(next_labels, dtype=torch.long),
             # one read of the memory-mapped motif table for the whole batch, rows in input order
             "region_matrix": torch.from_numpy(
-                self.store.motif_scores(np.concatenate(region_id_rows)).reshape(
+                self.store.motif_scores(np.concatenate(matrix_id_rows)).reshape(
                     batch, -1, self.store.n_motifs
                 )
             ),
         }
         if self.return_region_ids:
             batch_out["region_ids"] = torch.from_numpy(np.stack(region_id_rows))
+        if self.return_region_token_index:
+            index = np.full((batch, width), -1, dtype=np.int64)
+            for i, row in enumerate(region_index_rows):
+                index[i, : len(row)] = row
+            batch_out["region_token_index"] = torch.from_numpy(index)
         if self.return_baseline:
             baseline = np.full((batch, width), IGNORE_INDEX, dtype=np.int64)
             for i, row in enumerate(baseline_rows):

@@ -84,8 +84,9 @@ def evaluate_pretraining(
     collator.return_baseline = collator.return_region_ids = True
     mask_id = collator.tokenizer.mask_token_id
     keys = ("mgm_correct", "neighbour", "copy_aware", "masked", "ngsp_correct", "samples", "seq2region",
-            "region2seq", "oracle", "composition")  # fmt: skip
+            "region2seq", "oracle", "composition", "regions", "region_batches")  # fmt: skip
     totals = dict.fromkeys(keys, 0.0)
+    region_level = getattr(model.config, "srm_level", "sample") == "region"
     srm_samples = srm_batches = 0
     try:
         for start in range(0, len(features), batch_size):
@@ -109,7 +110,17 @@ def evaluate_pretraining(
                 totals["ngsp_correct"] += float(
                     (outputs.ngsp_logits.argmax(-1).cpu() == batch["next_segment_label"]).sum()
                 )
-            if outputs.logits_per_sequence is not None and size > 1:
+            if outputs.logits_per_sequence is not None and region_level:
+                # region-level SRM (an option beyond the paper): retrieval among all regions of the batch
+                rows = outputs.logits_per_sequence.shape[0]
+                targets = torch.arange(rows)
+                totals["seq2region"] += float((outputs.logits_per_sequence.argmax(-1).cpu() == targets).sum())
+                totals["region2seq"] += float((outputs.logits_per_region.argmax(-1).cpu() == targets).sum())
+                totals["regions"], totals["region_batches"] = (
+                    totals["regions"] + rows,
+                    totals["region_batches"] + 1,
+                )
+            elif outputs.logits_per_sequence is not None and size > 1:
                 targets = torch.arange(size)
                 totals["seq2region"] += float((outputs.logits_per_sequence.argmax(-1).cpu() == targets).sum())
                 totals["region2seq"] += float((outputs.logits_per_region.argmax(-1).cpu() == targets).sum())
@@ -138,6 +149,10 @@ def evaluate_pretraining(
         result["ngsp_chance"] = 0.5
         if corpus_cell_types is not None:
             result["ngsp_cell_type_oracle"] = _ngsp_oracle(features, corpus_cell_types, collator)
+    if totals["regions"]:
+        result["srm_region_top1_seq2region"] = totals["seq2region"] / totals["regions"]
+        result["srm_region_top1_region2seq"] = totals["region2seq"] / totals["regions"]
+        result["srm_region_chance"] = totals["region_batches"] / totals["regions"]
     if srm_samples:
         result["srm_top1_seq2region"] = totals["seq2region"] / srm_samples
         result["srm_top1_region2seq"] = totals["region2seq"] / srm_samples
@@ -173,38 +188,31 @@ def region_embeddings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(region_ids, embeddings)``: every region of ``features`` (unmasked, true segment B) embedded by the
     sequence tower as the mean final state of that region's own tokens."""
+    from genebert.modeling_genebert import pool_regions
+
     model.eval()
     device = next(model.parameters()).device
     saved = collator.mask_rate, collator.negative_probability, collator.return_region_ids
+    saved_index = collator.return_region_token_index
     collator.mask_rate, collator.negative_probability, collator.return_region_ids = 0.0, 0.0, True
-    kmer = collator.tokenizer.kmer
+    collator.return_region_token_index = True
     ids, vectors = [], []
     try:
         for start in range(0, len(features), batch_size):
             batch = collator(list(features[start : start + batch_size]))
             region_ids = batch.pop("region_ids").numpy()
-            states = (
-                model.base_model(
-                    batch["input_ids"].to(device),
-                    attention_mask=batch["attention_mask"].to(device),
-                    token_type_ids=batch["token_type_ids"].to(device),
-                )
-                .last_hidden_state.float()
-                .cpu()
-                .numpy()
-            )
-            half = region_ids.shape[1] // 2
-            for row, regions in enumerate(region_ids):
-                position = 1  # after [CLS]
-                for index, region in enumerate(regions):
-                    if index == half:
-                        position += 1  # the [SEP] between the segments
-                    n = max(len(collator.store.sequences[region]) - kmer + 1, 0)
-                    ids.append(int(region))
-                    vectors.append(states[row, position : position + n].mean(axis=0))
-                    position += n
+            states = model.base_model(
+                batch["input_ids"].to(device),
+                attention_mask=batch["attention_mask"].to(device),
+                token_type_ids=batch["token_type_ids"].to(device),
+            ).last_hidden_state.float()
+            # the collator says which tokens are each region's, as it does for region-level SRM
+            pooled, _ = pool_regions(states, batch["region_token_index"].to(device), region_ids.shape[1])
+            ids.extend(int(region) for region in region_ids.reshape(-1))
+            vectors.extend(pooled.reshape(-1, pooled.shape[-1]).cpu().numpy())
     finally:
         collator.mask_rate, collator.negative_probability, collator.return_region_ids = saved
+        collator.return_region_token_index = saved_index
     ids_array = np.asarray(ids)
     _, first = np.unique(ids_array, return_index=True)  # a region of several samples counts once
     return ids_array[np.sort(first)], np.stack(vectors)[np.sort(first)]

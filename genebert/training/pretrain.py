@@ -28,7 +28,8 @@ import transformers
 from transformers import TrainingArguments, set_seed
 
 from genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
-from genebert.data import DataCollatorForGenomeModeling, RegionStore
+from genebert.configuration_genebert import SRM_LEVELS
+from genebert.data import REGION_PAIRINGS, DataCollatorForGenomeModeling, RegionStore, permuted_pairing
 from genebert.errors import GeneBertError, UsageError
 from genebert.genomics.corpus import BlockSplit, load_corpus, split_by_genome_blocks
 from genebert.storage import atomic_write, ensure_writable_directory, write_json
@@ -78,6 +79,11 @@ class ModelArguments:
     use_ngsp: bool = option(True, "next genome-segment prediction loss")
     use_srm: bool = option(True, "sequence-region matching loss")
     srm_weight: float = option(0.5, "lambda: total = MGM + NGSP + lambda * SRM")
+    srm_level: str | None = option(
+        None,
+        "'sample' (the paper: [CLS] vs the region tower, default) or 'region' (each region's mean token state vs "
+        "an MLP of its motif vector, contrasted across every region of the batch)",
+    )
     attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
     config_overrides: str | None = option(
         None, "comma-separated config overrides, e.g. 'hidden_size=128,num_hidden_layers=4'"
@@ -102,6 +108,11 @@ class DataArguments:
     )
     mean_span_bp: float = option(1.0, "mean hidden-nucleotide span (1 = DNABERT)")
     negative_probability: float = option(0.5, "NGSP: chance of a segment B from elsewhere")
+    region_pairing: str = option(
+        "paired",
+        "'paired' (each sample's own motif vectors) or 'permuted' (the SRM control arm: every sample shown another "
+        "sample's region matrix under one seeded fixed permutation, within train and within held-out)",
+    )
     verify_corpus_checksums: bool = option(
         False, "check the sha256 of every corpus table before training (a full read)"
     )
@@ -164,7 +175,7 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
         "use_srm": model_args.use_srm,
         "srm_weight": model_args.srm_weight,
     }
-    for name in ("region_backbone", "region_input_mode"):
+    for name in ("region_backbone", "region_input_mode", "srm_level"):
         if getattr(model_args, name) is not None:
             updates[name] = getattr(model_args, name)
     if model_args.region_backbone_kwargs is not None:
@@ -180,6 +191,8 @@ def build_config(model_args: ModelArguments, corpus) -> GeneBertConfig:
         updates["region_pretrained"] = (
             value.lower() == "true" if value.lower() in ("true", "false") else value
         )
+    if model_args.srm_level is not None and model_args.srm_level not in SRM_LEVELS:
+        raise UsageError(f"--srm_level must be one of {SRM_LEVELS}, got {model_args.srm_level!r}")
     updates.update(parse_config_overrides(model_args.config_overrides))
     values = {**config.to_dict(), **updates}
     for key in ("model_type", "transformers_version", "architectures", "auto_map", "vocab_size"):
@@ -250,6 +263,74 @@ def split_samples(corpus, data_args: DataArguments, seed: int, split: BlockSplit
     return train, evaluation
 
 
+def build_model(model_args: ModelArguments, corpus) -> GeneBertForPreTraining:
+    """The model a run starts from: a checkpoint (``model_name_or_path``), a DNABERT sequence tower, or fresh
+    weights of ``build_config`` (seed them with `transformers.set_seed` first); the region tower gets the corpus's
+    motif statistics unless it comes from a checkpoint."""
+    if model_args.model_name_or_path:
+        model = GeneBertForPreTraining.from_pretrained(
+            model_args.model_name_or_path, attn_implementation=model_args.attn_implementation
+        )
+        check_motifs_match(model.config, corpus, model_args.model_name_or_path)
+        return model
+    config = build_config(model_args, corpus)
+    config._attn_implementation = model_args.attn_implementation
+    if model_args.dnabert_checkpoint:
+        model, report = GeneBertForPreTraining.from_dnabert(
+            model_args.dnabert_checkpoint, config=config, output_loading_info=True
+        )
+        logger.info("sequence tower from %s: %s", model_args.dnabert_checkpoint, report)
+    else:
+        model = GeneBertForPreTraining(config)
+    if model.region_encoder is not None:
+        model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
+    return model
+
+
+def make_collator(
+    corpus, tokenizer: GeneBertTokenizer, data_args: DataArguments, seed: int, split: BlockSplit,
+    config: GeneBertConfig,
+) -> DataCollatorForGenomeModeling:  # fmt: skip
+    """The pre-training collator of ``corpus`` (training and evaluation alike), with ``data_args``'s masking,
+    NGSP negatives and region pairing (a permuted pairing is drawn within ``split``'s train and held-out samples,
+    so no held-out motif vector is shown in training), and per-region token indices under region-level SRM."""
+    if data_args.region_pairing not in REGION_PAIRINGS:
+        raise UsageError(
+            f"--region_pairing must be one of {REGION_PAIRINGS}, got {data_args.region_pairing!r}"
+        )
+    sample_ids = np.asarray(corpus.samples["region_ids"])
+    pairing = None
+    if data_args.region_pairing == "permuted":
+        pairing = permuted_pairing(len(sample_ids), seed, [split.train, split.evaluation])
+    return DataCollatorForGenomeModeling(
+        tokenizer,
+        RegionStore(corpus.regions),
+        sample_ids,
+        mask_rate=data_args.mask_rate,
+        mean_span_bp=data_args.mean_span_bp,
+        negative_probability=data_args.negative_probability,
+        regions_per_segment=corpus.metadata["config"]["regions_per_sample"] // 2,
+        seed=seed,
+        region_pairing=pairing,
+        return_region_token_index=config.use_srm and getattr(config, "srm_level", "sample") == "region",
+    )
+
+
+def save_initial_model(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GeneBertPretrainingArguments
+) -> dict:
+    """Save, untrained, the model a run with these arguments starts from (seeded with ``training_args.seed``), with
+    the tokenizer, into ``training_args.output_dir``: the "random init" arm of a study, a model of exactly the
+    pre-trained arms' configuration. Returns ``{"train_steps": 0}``."""
+    set_seed(training_args.seed)
+    corpus = load_corpus(data_args.corpus_dir)
+    model = build_model(model_args, corpus)
+    output = Path(training_args.output_dir)
+    model.save_pretrained(output)
+    GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"]).save_pretrained(output)
+    return {"train_steps": 0}
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Entry point of ``run_scripts/run_pretraining.py`` and ``genebert pretrain``: parse, then
     :func:`run_pretraining`."""
@@ -283,23 +364,11 @@ def run_pretraining(
         training_args.eval_strategy = "no"
     tokenizer = GeneBertTokenizer(kmer=corpus.metadata["config"]["kmer"])
 
-    if model_args.model_name_or_path:
-        model = GeneBertForPreTraining.from_pretrained(
-            model_args.model_name_or_path, attn_implementation=model_args.attn_implementation
+    if data_args.region_pairing not in REGION_PAIRINGS:  # before any work
+        raise UsageError(
+            f"--region_pairing must be one of {REGION_PAIRINGS}, got {data_args.region_pairing!r}"
         )
-        check_motifs_match(model.config, corpus, model_args.model_name_or_path)
-    else:
-        config = build_config(model_args, corpus)
-        config._attn_implementation = model_args.attn_implementation
-        if model_args.dnabert_checkpoint:
-            model, report = GeneBertForPreTraining.from_dnabert(
-                model_args.dnabert_checkpoint, config=config, output_loading_info=True
-            )
-            logger.info("sequence tower from %s: %s", model_args.dnabert_checkpoint, report)
-        else:
-            model = GeneBertForPreTraining(config)
-        if model.region_encoder is not None:
-            model.region_encoder.set_motif_statistics(corpus.motif_mean, corpus.motif_std)
+    model = build_model(model_args, corpus)
 
     identity = run_identity(
         "pretrain",
@@ -323,18 +392,12 @@ def run_pretraining(
             need_bytes=checkpoint_space_needed(model, training_args),
             what="training output",
         )
-    store = RegionStore(corpus.regions)
-    sample_ids = np.asarray(corpus.samples["region_ids"])
-    collator = DataCollatorForGenomeModeling(
-        tokenizer,
-        store,
-        sample_ids,
-        mask_rate=data_args.mask_rate,
-        mean_span_bp=data_args.mean_span_bp,
-        negative_probability=data_args.negative_probability,
-        regions_per_segment=corpus.metadata["config"]["regions_per_sample"] // 2,
-        seed=training_args.seed,
-    )
+    collator = make_collator(corpus, tokenizer, data_args, training_args.seed, split, model.config)
+    if data_args.region_pairing != "paired":
+        logger.info(
+            "region pairing %s: SRM sees other samples' region matrices (control arm)",
+            data_args.region_pairing,
+        )
     callbacks = [
         MaskRateScheduleCallback(
             collator, data_args.mask_rate, data_args.final_mask_rate, data_args.mask_switch_fraction

@@ -257,3 +257,57 @@ def test_collator_returns_the_baseline_on_request(corpus):
     masked = batch["labels"] != -100
     assert ((batch["mgm_baseline_ids"] != -100) == masked).all()
     assert collator.fill_base in "ACGT"
+
+
+# ------------------------------------------------------------------------------- SRM control arm and regions
+def test_permuted_pairing_is_a_fixed_derangement_within_groups():
+    from genebert.data import permuted_pairing
+
+    train, held_out = np.arange(0, 30), np.arange(32, 40)  # 30, 31: dropped samples, in no group
+    partner = permuted_pairing(40, seed=3, groups=[train, held_out])
+    np.testing.assert_array_equal(partner, permuted_pairing(40, seed=3, groups=[train, held_out]))
+    assert not np.array_equal(partner, permuted_pairing(40, seed=4, groups=[train, held_out]))
+    for group in (train, held_out):
+        assert (partner[group] != group).all()  # no sample keeps its own matrix
+        assert sorted(partner[group]) == sorted(group)  # each matrix shown once, never across groups
+    assert partner[30] == 30 and partner[31] == 31
+    assert permuted_pairing(1, seed=0).tolist() == [0]  # nothing to swap with: documented fixed point
+
+
+def test_permuted_region_matrix_is_the_partners_paired_matrix(corpus):
+    from genebert.data import permuted_pairing
+
+    n = len(corpus.samples)
+    partner = permuted_pairing(n, seed=0)
+    features = [corpus.samples[i] for i in range(min(n, 8))]
+    paired = make_collator(corpus, negative_probability=0.0, return_region_ids=True)
+    permuted = make_collator(corpus, negative_probability=0.5, region_pairing=partner, return_region_ids=True)
+    batch = permuted(features)
+    partners = [corpus.samples[int(partner[int(f["sample_id"])])] for f in features]
+    expected = paired(partners)["region_matrix"]
+    # sample i shows exactly the paired matrix of perm[i], whatever its own segment B
+    np.testing.assert_array_equal(batch["region_matrix"].numpy(), expected.numpy())
+    assert not np.array_equal(batch["region_matrix"].numpy(), paired(features)["region_matrix"].numpy())
+    # the sequence side is untouched: same tokens as without the permutation
+    plain = make_collator(corpus, negative_probability=0.5, return_region_ids=True)(features)
+    assert (plain["input_ids"] == batch["input_ids"]).all() and (
+        plain["region_ids"] == batch["region_ids"]
+    ).all()
+    with pytest.raises(ValueError, match="one partner per sample"):
+        make_collator(corpus, region_pairing=partner[:-1])
+
+
+def test_region_token_index_marks_each_regions_tokens(corpus):
+    collator = make_collator(corpus, mask_rate=0.0, return_region_ids=True, return_region_token_index=True)
+    batch = collator([corpus.samples[i] for i in range(6)])
+    index, ids = batch["region_token_index"].numpy(), batch["input_ids"].numpy()
+    assert index.shape == ids.shape
+    special = np.isin(ids, [collator.tokenizer.cls_token_id, collator.tokenizer.sep_token_id, 0])
+    np.testing.assert_array_equal(index == -1, special | (batch["attention_mask"].numpy() == 0))
+    sequences = corpus.regions["sequence"]
+    for row, regions in enumerate(batch["region_ids"].numpy()):
+        for slot, region in enumerate(regions):
+            tokens = ids[row][index[row] == slot]
+            expected = collator.tokenizer(sequences[int(region)], add_special_tokens=False)["input_ids"]
+            assert tokens.tolist() == expected
+    assert "region_token_index" not in make_collator(corpus)([corpus.samples[0]])

@@ -763,3 +763,81 @@ def test_overfits_eight_samples_in_fifty_steps():
     with torch.no_grad():
         final = model.eval()(**batch)
     assert final.srm_loss < math.log(8)  # better than chance at matching the 8 pairs
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Region-level SRM (config.srm_level="region", an option beyond the paper)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _region_token_index(batch: dict, num_regions: int) -> torch.Tensor:
+    """Each row's k-mer tokens cut into ``num_regions`` runs of nearly equal length (special tokens and padding -1)."""
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    index = torch.full_like(ids, -1)
+    for row in range(ids.shape[0]):
+        positions = [p for p in range(ids.shape[1]) if mask[row, p] and ids[row, p] not in (CLS, SEP, PAD)]
+        for slot, chunk in enumerate(torch.tensor(positions).tensor_split(num_regions)):
+            index[row, chunk] = slot
+    return index
+
+
+def test_region_level_srm_shapes_loss_gradients_and_round_trip(tmp_path):
+    from genebert.modeling_genebert import GeneBertMotifRowEncoder, pool_regions
+
+    config = tiny(srm_level="region")
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(config)
+    assert isinstance(model.region_encoder, GeneBertMotifRowEncoder)
+    assert not any("backbone" in name for name, _ in model.named_parameters())  # no timm tower is built
+    batch = make_batch(config, batch=3, length=60)
+    batch["region_token_index"] = _region_token_index(batch, config.num_regions)
+    output = model(**batch)
+    regions = 3 * config.num_regions
+    assert output.logits_per_sequence.shape == output.logits_per_region.shape == (regions, regions)
+    assert output.sequence_embeds.shape == output.region_embeds.shape == (regions, config.projection_dim)
+    assert torch.isfinite(output.srm_loss) and output.srm_loss > 0
+    torch.testing.assert_close(output.loss, output.mgm_loss + output.ngsp_loss + 0.5 * output.srm_loss)
+    output.loss.backward()
+    for name in ("sequence_projection.weight", "region_projection.weight", "region_encoder.dense.weight"):
+        assert model.get_parameter(name).grad.abs().sum() > 0, name
+    # the pooled sequence embedding of a region is the mean of its tokens' states
+    states = torch.randn(2, 7, 4)
+    index = torch.tensor([[-1, 0, 0, 1, -1, 1, -1], [-1, 1, 1, 1, -1, -1, -1]])
+    means, counts = pool_regions(states, index, 2)
+    torch.testing.assert_close(means[0, 1], states[0, [3, 5]].mean(0))
+    assert counts.tolist() == [[2, 2], [0, 3]] and means[1, 0].abs().sum() == 0
+    with pytest.raises(ValueError, match="region_token_index"):
+        model(**{k: v for k, v in batch.items() if k != "region_token_index"})
+
+    model.region_encoder.set_motif_statistics(torch.arange(config.num_motifs) * 0.1, torch.full((579,), 2.0))
+    model.eval().save_pretrained(tmp_path)
+    loaded = GeneBertForPreTraining.from_pretrained(tmp_path).eval()
+    assert loaded.config.srm_level == "region" and isinstance(loaded.region_encoder, GeneBertMotifRowEncoder)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**batch).srm_loss, model(**batch).srm_loss)
+    classifier = GeneBertForSequenceClassification.from_pretrained(
+        tmp_path, num_labels=2
+    )  # heads differ: fine
+    assert classifier.region_encoder is None
+
+
+def test_sample_level_srm_stays_the_default(model, config):
+    assert config.srm_level == "sample" and GeneBertConfig().srm_level == "sample"
+    assert isinstance(model.region_encoder, GeneBertRegionEncoder)
+    batch = make_batch(config)
+    with torch.no_grad():
+        plain = model(**batch)
+        indexed = model(**batch, region_token_index=_region_token_index(batch, config.num_regions))
+    assert plain.logits_per_sequence.shape == (4, 4)
+    torch.testing.assert_close(plain.srm_loss, indexed.srm_loss)  # ignored at sample level
+    with pytest.raises(ValueError, match="srm_level must be one of"):
+        tiny(srm_level="batch")
+
+
+def test_region_level_classifier_fuses_mean_region_features():
+    torch.manual_seed(0)
+    config = tiny(srm_level="region", classifier_use_regions=True, num_labels=2)
+    classifier = GeneBertForSequenceClassification(config)
+    batch = make_batch(config, batch=2)
+    logits = classifier(batch["input_ids"], region_matrix=batch["region_matrix"]).logits
+    assert logits.shape == (2, 2) and torch.isfinite(logits).all()

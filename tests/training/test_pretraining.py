@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -264,3 +265,31 @@ def test_arguments_from_a_file(tiny_corpus, tmp_path, file_type):
         if "train_loss_mgm" in entry
     ]
     assert logged and "train_loss_ngsp" not in logged[-1]  # the switched-off loss is absent
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--region_pairing", "permuted"], ["--srm_level", "region"]],
+    ids=["permuted-control-arm", "region-level-srm"],
+)
+def test_srm_variants_train_evaluate_and_record_their_identity(tiny_corpus, tmp_path, flags):
+    out = tmp_path / "run"
+    metrics = run_pretraining(
+        ["--corpus_dir", str(tiny_corpus), "--output_dir", str(out), *TINY, "--max_steps", "3",
+         "--eval_strategy", "no", "--save_strategy", "no", *flags]
+    )  # fmt: skip
+    assert math.isfinite(metrics["eval_loss_srm"])
+    identity = json.loads((out / "genebert_run.json").read_text())
+    assert identity["arguments"][flags[0].lstrip("-")] == flags[1]
+    config = json.loads((out / "config.json").read_text())
+    assert config["srm_level"] == ("region" if flags[0] == "--srm_level" else "sample")
+
+
+@pytest.mark.parametrize("flag", ["--region_pairing", "--srm_level"])
+def test_unknown_srm_variant_is_one_line_naming_the_option(tiny_corpus, tmp_path, flag):
+    from genebert.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"{flag} must be one of"):
+        run_pretraining(
+            ["--corpus_dir", str(tiny_corpus), "--output_dir", str(tmp_path / "x"), *TINY, flag, "shuffled"]
+        )

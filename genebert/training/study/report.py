@@ -1,4 +1,6 @@
-"""Study results: ``results.json`` (appended atomically), the table ``results.md`` and the plots."""
+"""Study results: ``results.json`` (appended atomically), the table ``results.md`` and the plots; for studies with
+``comparisons``, paired differences between arms with 95 % t-intervals over seeds, the reference classifiers and
+the held-out pre-training metrics of every arm."""
 
 from __future__ import annotations
 
@@ -94,6 +96,121 @@ def aggregate(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> list
     return summary
 
 
+#: Held-out pre-training metrics shown per arm (``results.json`` ``pretraining``), each baseline beside its metric.
+PRETRAIN_COLUMNS = (
+    ("mgm_accuracy", "MGM acc."), ("mgm_copy_aware_accuracy", "copy-aware MGM"), ("ngsp_accuracy", "NGSP acc."),
+    ("srm_top1_seq2region", "SRM top-1"), ("srm_composition_top1", "3-mer SRM top-1"), ("srm_chance", "SRM chance"),
+    ("srm_region_top1_seq2region", "region SRM top-1"), ("srm_region_chance", "region SRM chance"),
+    ("probe_r2", "probe R²"), ("composition_r2", "3-mer ridge R²"), ("probe_region_top1", "probe region top-1"),
+    ("composition_region_top1", "3-mer region top-1"), ("region_chance", "region chance"),
+)  # fmt: skip
+#: Pre-training metrics whose paired differences are reported beside the downstream ones.
+PRETRAIN_DIFFERENCE_METRICS = ("probe_r2", "probe_region_top1")
+#: What the study's references are called in tables and figures.
+REFERENCE_LABELS = {"motif_scores": "LR on motif max scores", "kmer_counts": "LR on k-mer frequencies"}
+
+
+def paired_differences(study: Study, results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """For every ``comparisons`` pair (a, b) and every task: the differences a - b of ``plot_metric`` paired by seed,
+    their mean, sample sd and 95 % t-interval of the mean (none with one seed), and a one-line reading that claims
+    only what the interval supports; then the same for :data:`PRETRAIN_DIFFERENCE_METRICS` of the held-out
+    pre-training metrics (task ``pre-training``)."""
+    from scipy import stats
+
+    metric = study.plot_metric
+    by_seed: dict[tuple[str, str, str], dict[int, float]] = {}
+    for row in results.get("cells", []):
+        value = _finite(row["metrics"].get(metric))
+        if value is not None:
+            by_seed.setdefault((row["task"], metric, row["variant"]), {})[int(row["seed"])] = value
+    for row in results.get("pretraining", []):
+        for name in PRETRAIN_DIFFERENCE_METRICS:
+            value = _finite(row.get("metrics", {}).get(name))
+            if value is not None:
+                by_seed.setdefault(("pre-training", name, row["variant"]), {})[int(row["seed"])] = value
+    keys = [(t.name, metric) for t in study.tasks]
+    keys += [("pre-training", name) for name in PRETRAIN_DIFFERENCE_METRICS if results.get("pretraining")]
+    rows = []
+    for a, b in study.comparisons:
+        for task, name in keys:
+            first, second = by_seed.get((task, name, a), {}), by_seed.get((task, name, b), {})
+            seeds = sorted(set(first) & set(second))
+            if not seeds:
+                continue
+            diffs = np.asarray([first[seed] - second[seed] for seed in seeds])
+            n, mean = len(diffs), float(diffs.mean())
+            sd = float(diffs.std(ddof=1)) if n > 1 else None
+            low = high = None
+            if n > 1:
+                half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+                low, high = mean - half, mean + half
+            if low is None:
+                reading = "one seed: no interval, no claim"
+            elif low > 0:
+                reading = f"{a} above {b} (the interval excludes 0)"
+            elif high < 0:
+                reading = f"{a} below {b} (the interval excludes 0)"
+            else:
+                reading = "the interval includes 0: no difference shown"
+            rows.append(
+                {"label": f"{a} − {b}", "a": a, "b": b, "task": task, "metric": name, "seeds": seeds, "n": n,
+                 "mean": mean, "sd": sd, "low": low, "high": high, "reading": reading}
+            )  # fmt: skip
+    return rows
+
+
+def _comparison_markdown(study: Study, results: Mapping[str, Any]) -> list[str]:
+    """The held-out pre-training table per arm and the paired-differences table (studies with comparisons)."""
+    lines: list[str] = []
+    pretraining = results.get("pretraining") or []
+    if pretraining:
+        columns = [
+            (k, label) for k, label in PRETRAIN_COLUMNS if any(k in r.get("metrics", {}) for r in pretraining)
+        ]
+        lines += [
+            "## Pre-training, held-out genome blocks (mean ± sd over seeds)",
+            "",
+            "Each metric beside its baseline: MGM accuracy vs the copy-aware baseline, SRM top-1 in the batch vs the "
+            "3-mer composition ridge and chance, and per region the linear probe from the sequence tower's "
+            "per-region embedding to the standardised motif vector (held-out R², top-1 retrieval among all "
+            "held-out regions) vs the 3-mer ridge.",
+            "",
+            "| arm | " + " | ".join(label for _, label in columns) + " | n |",
+            "|---" + "|---:" * (len(columns) + 1) + "|",
+        ]
+        for variant in study.variants:
+            members = [r for r in pretraining if r["variant"] == variant.name]
+            if not members:
+                continue
+            cells = []
+            for key, _ in columns:
+                numbers = [v for v in (_finite(r["metrics"].get(key)) for r in members) if v is not None]
+                std = float(np.std(numbers, ddof=1)) if len(numbers) > 1 else 0.0
+                cells.append(_format(float(np.mean(numbers)), std, len(numbers)) if numbers else "")
+            lines.append(f"| {variant.name} | " + " | ".join(cells) + f" | {len(members)} |")
+        lines.append("")
+    differences = results.get("differences") or []
+    if differences:
+        lines += [
+            f"## Paired differences ({METRIC_LABELS.get(study.plot_metric, study.plot_metric)} downstream; "
+            "probe R² and region top-1 in pre-training)",
+            "",
+            "Differences between arms paired by seed: mean, 95 % t-interval of the mean over seeds, and what the "
+            "interval supports (nothing more).",
+            "",
+            "| difference | task | metric | mean | 95 % interval | n | reading |",
+            "|---|---|---|---:|---:|---:|---|",
+        ]
+        for d in differences:
+            interval = f"[{d['low']:+.3f}, {d['high']:+.3f}]" if d["low"] is not None else "-"
+            lines.append(
+                f"| {d['label']} | {d['task']} | {METRIC_LABELS.get(d['metric'], d['metric'])} | {d['mean']:+.3f} "
+                f"| {interval} | {d['n']} | {d['reading']} |"
+            )
+        lines.append("")
+    return lines
+
+
 def _format(mean: float | None, std: float | None, n: int) -> str:
     if mean is None:
         return "n/a"
@@ -137,10 +254,15 @@ def results_markdown(study: Study, results: Mapping[str, Any], command: str | No
             ]
             cells += [f"{entry['paper'][m]:.3f}" if m in entry["paper"] else "" for m in paper_metrics]
             lines.append("| " + " | ".join(cells) + " |")
+        for name, values in (results.get("references", {}).get(task.name, {}).get("metrics") or {}).items():
+            label = f"reference: {REFERENCE_LABELS.get(name, name)}"
+            shown = [f"{values[m]:.3f}" if _finite(values.get(m)) is not None else "n/a" for m in metrics]
+            lines.append("| " + " | ".join([label, *shown, "-", *([""] * len(paper_metrics))]) + " |")
         missing = [v.name for v in study.variants if v.name not in {e["variant"] for e in entries}]
         if missing:
             lines += ["", f"Not run yet: {', '.join(missing)}."]
         lines.append("")
+    lines += _comparison_markdown(study, results)
     if study.paper_note:
         lines += [study.paper_note.strip(), ""]
     figures = results.get("figures") or []
@@ -224,6 +346,35 @@ def plot_study(study: Study, results: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
+def comparison_plot(study: Study, results: Mapping[str, Any], path: Path) -> Path:
+    """The comparison figure (`genebert.figures.comparison_figure`): ``plot_metric`` of every arm per task with the
+    references, and the paired differences of ``results["differences"]``."""
+    from genebert.figures import comparison_figure
+
+    metric = study.plot_metric
+    values: dict[str, dict[str, list[float]]] = {}
+    for task in study.tasks:
+        values[task.name] = {}
+        for variant in study.variants:
+            rows = [r for r in results["cells"] if r["task"] == task.name and r["variant"] == variant.name]
+            numbers = [v for v in (_finite(r["metrics"].get(metric)) for r in rows) if v is not None]
+            if numbers:
+                values[task.name][variant.name] = numbers
+    references = {
+        task: {
+            REFERENCE_LABELS.get(k, k): v[metric]
+            for k, v in entry.get("metrics", {}).items()
+            if _finite(v.get(metric)) is not None
+        }
+        for task, entry in (results.get("references") or {}).items()
+    }
+    downstream = [d for d in results.get("differences", []) if d["task"] != "pre-training"]
+    return comparison_figure(
+        {t: v for t, v in values.items() if v}, downstream, path, references=references,
+        metric=METRIC_LABELS.get(metric, metric), title=f"{study.title} (preset {study.preset or 'none'})",
+    )  # fmt: skip
+
+
 def tsne_figures(study: Study, results: Mapping[str, Any], out: Path, cache_dir: Path) -> list[Path]:
     """For each embeddings task: the paper's Figure 2 (t-SNE by cell type, variants side by side) for one seed."""
     from genebert.figures import figure2_tsne
@@ -266,7 +417,11 @@ def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None 
     results_path = out / "results.json"
     results = read_results(results_path)
     command = command or results.get("command")  # --report-only keeps the command that ran the cells
-    figures = [plot_study(study, results, out / f"{study.name}.png")] if results["cells"] else []
+    if study.comparisons:
+        results["differences"] = paired_differences(study, results)
+        figures = [comparison_plot(study, results, out / f"{study.name}.png")] if results["cells"] else []
+    else:
+        figures = [plot_study(study, results, out / f"{study.name}.png")] if results["cells"] else []
     figures += tsne_figures(study, results, out, cache_dir)
     results.update(
         study=study.name,

@@ -25,8 +25,19 @@ logger = logging.getLogger("genebert.study")
 # --------------------------------------------------------------------------------------------------- running
 
 
-def prepare_corpus(corpus: str, cache_dir: Path) -> Path:
-    """The corpus directory: a demo corpus is built once into ``cache_dir/corpora`` (seconds), a path is checked."""
+def prepare_corpus(corpus: str | Mapping[str, Any], cache_dir: Path, data_root: str | None = None) -> Path:
+    """The corpus directory: a demo corpus or a tiled genome is built once into ``cache_dir/corpora`` (seconds to
+    minutes), a path is checked."""
+    if isinstance(corpus, Mapping):
+        from filelock import FileLock
+
+        target = cache_dir / "corpora" / corpus_cache_key(corpus).replace(":", "-") / "corpus"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # studies started in parallel (e.g. one per seed) wait for the first one's build instead of failing
+        with FileLock(str(target.parent / "build.lock")):
+            if not (target / "metadata.json").is_file():
+                build_tiled_corpus(corpus, target, data_root)
+        return target
     if corpus in DEMO_CORPORA:
         target = cache_dir / "corpora" / corpus / "corpus"
         if (target / "metadata.json").is_file():
@@ -54,12 +65,53 @@ def prepare_corpus(corpus: str, cache_dir: Path) -> Path:
     return path
 
 
+def build_tiled_corpus(spec: Mapping[str, Any], target: Path, data_root: str | None = None) -> Path:
+    """Build a corpus from a genome alone (``build-corpus --tile``): ``tile_bp``-long tiles of the genome's
+    unambiguous blocks as one pseudo cell type, each tile's window the whole tile (so the motif vector, scored over
+    the window, covers exactly the DNA the sequence tower reads), the first ``max_regions`` tiles in genome order
+    when given (a contiguous stretch). ``genome`` and ``motifs`` are relative to the data root (absolute paths and
+    pyjaspar release names work too)."""
+    import warnings
+
+    from genebert.genomics.accessibility import Accessibility
+    from genebert.genomics.corpus import CorpusConfig, build_corpus
+    from genebert.genomics.motifs import load_motifs
+    from genebert.genomics.sequences import Genome
+    from genebert.genomics.tasks import default_data_root
+    from genebert.genomics.tiles import tile_accessibility
+
+    root = Path(data_root) if data_root else default_data_root()
+    genome_path = root / str(spec["genome"])
+    motifs_path = root / str(spec["motifs"])
+    if not genome_path.is_file():
+        raise StudyError(
+            f"corpus.genome: {genome_path} does not exist (paths are relative to --data-root {root})"
+        )
+    kmer, tile_bp = int(spec.get("kmer", 6)), int(spec["tile_bp"])
+    with Genome(genome_path) as genome:
+        accessibility = tile_accessibility(genome, tile_bp, None, min_tile_bp=kmer)
+    if spec.get("max_regions"):
+        keep = np.arange(min(int(spec["max_regions"]), len(accessibility.regions)), dtype=np.int64)
+        accessibility = Accessibility(accessibility.regions.take(keep), accessibility.cell_types, [keep])
+    config = CorpusConfig(
+        kmer=kmer, region_window_bp=tile_bp, regions_per_sample=int(spec.get("regions_per_sample", 10)),
+        motif_dtype=str(spec.get("motif_dtype", "float32")), seed=int(spec.get("seed", 0)),
+    )  # fmt: skip
+    motifs = load_motifs(str(motifs_path) if motifs_path.exists() else str(spec["motifs"]))
+    target.parent.mkdir(parents=True, exist_ok=True)  # an interrupted build resumes (build_corpus)
+    logger.info("building the tiled corpus %s (%d regions) into %s", spec, len(accessibility.regions), target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        build_corpus(genome_path, accessibility, motifs, target, config, progress=False)
+    return target
+
+
 def check_tasks(study: Study, data_root: str | None) -> None:
     """Fail before any training when a task's data is missing (e.g. GUE not at the data root)."""
     from genebert.genomics.tasks import TASKS, default_data_root, load_task
 
     for task in study.tasks:
-        if task.type != "finetune":
+        if task.type not in ("finetune", "probe"):
             continue
         name = task.args.get("task")
         if name:
@@ -99,7 +151,8 @@ def ensure_pretrained(
     pretrain_fn: Callable[..., dict],
     summary: RunSummary,
 ) -> Path | None:
-    """The cell's pre-trained checkpoint: from the cache when its hash is there, otherwise trained now."""
+    """The cell's pre-trained checkpoint: from the cache when its hash is there, otherwise trained now (or, for an
+    ``init: random`` variant, the untrained model of its arguments, saved)."""
     args = cell.pretrain_args()
     if args is None:
         return None
@@ -112,9 +165,13 @@ def ensure_pretrained(
     if directory.exists():
         shutil.rmtree(directory)  # an interrupted pre-training
     values = pretrain_values(args, corpus_dir, directory, cell.seed)
-    logger.info("pre-training %s (seed %d) -> %s", cell.variant.name, cell.seed, directory)
     started = time.perf_counter()
-    metrics = pretrain_fn(*pretrain_module.arguments_from_values(values))
+    if cell.variant.init == "random":
+        logger.info("random init %s (seed %d) -> %s", cell.variant.name, cell.seed, directory)
+        metrics = pretrain_module.save_initial_model(*pretrain_module.arguments_from_values(values))
+    else:
+        logger.info("pre-training %s (seed %d) -> %s", cell.variant.name, cell.seed, directory)
+        metrics = pretrain_fn(*pretrain_module.arguments_from_values(values))
     seconds = time.perf_counter() - started
     for checkpoint in directory.glob("checkpoint-*"):
         shutil.rmtree(checkpoint, ignore_errors=True)
@@ -122,6 +179,7 @@ def ensure_pretrained(
         marker,
         {
             "hash": key,
+            "init": cell.variant.init,
             "args": args,
             "corpus": corpus_cache_key(cell.study.corpus),
             "seed": cell.seed,
@@ -248,6 +306,75 @@ def run_embeddings_cell(cell: Cell, checkpoint: Path, corpus_dir: Path, output_d
     }
 
 
+def pretraining_evaluation(cell: Cell, checkpoint: Path, corpus_dir: Path) -> dict[str, Any]:
+    """The held-out pre-training metrics of a cell's model (`downstream.pretraining_metrics`), computed once per
+    checkpoint and settings and kept beside it (``study_pretrain_eval.json``)."""
+    from .downstream import pretraining_metrics
+
+    settings = dict(cell.study.pretrain_evaluation or {})
+    path = checkpoint / "study_pretrain_eval.json"
+    if path.is_file():
+        cached = json.loads(path.read_text())
+        if cached.get("settings") == settings:
+            return cached
+    started = time.perf_counter()
+    values = pretrain_values(cell.pretrain_args() or {}, corpus_dir, checkpoint, cell.seed)
+    metrics = pretraining_metrics(checkpoint, corpus_dir, values, cell.seed, settings)
+    record = {"settings": settings, "metrics": metrics, "seconds": round(time.perf_counter() - started, 2)}
+    write_json_atomic(path, record)
+    return record
+
+
+def ensure_references(study: Study, results_path: Path, data_root: str | None) -> None:
+    """Fit the study's reference classifiers (`downstream.reference_metrics`) once per task on the splits its cells
+    use, into ``results.json``'s ``references`` (recomputed only when the task or the references change)."""
+    from .downstream import reference_metrics
+
+    if not study.references:
+        return
+    for task in study.tasks:
+        if task.type not in ("finetune", "probe") or not task.args.get("task"):
+            continue
+        key = stable_hash({"task": task.args, "references": study.references, "data_root": data_root})
+        results = read_results(results_path)
+        if results.get("references", {}).get(task.name, {}).get("key") == key:
+            continue
+        print(f"[study {study.name}] references for {task.name}", flush=True)
+        started = time.perf_counter()
+        metrics = reference_metrics(task.args, study.references, data_root)
+        results = read_results(results_path)
+        results.setdefault("references", {})[task.name] = {
+            "key": key, "metrics": metrics, "seconds": round(time.perf_counter() - started, 2),
+        }  # fmt: skip
+        write_json_atomic(results_path, results)
+
+
+def _record_pretraining(results_path: Path, cell: Cell, checkpoint: Path, corpus_dir: Path) -> None:
+    """Add the held-out pre-training metrics of ``cell``'s model to ``results.json`` (``pretraining``) unless they
+    are there; a no-op when the study asks for none."""
+    if cell.study.pretrain_evaluation is None:
+        return
+    key = (cell.variant.name, cell.seed, cell.pretrain_hash())
+    if key in {
+        (r["variant"], r["seed"], r.get("pretrain_hash"))
+        for r in read_results(results_path).get("pretraining", [])
+    }:
+        return
+    record = pretraining_evaluation(cell, checkpoint, corpus_dir)
+    results = read_results(results_path)
+    rows = [
+        r
+        for r in results.get("pretraining", [])
+        if (r["variant"], r["seed"]) != (cell.variant.name, cell.seed)
+    ]
+    rows.append(
+        {"variant": cell.variant.name, "seed": cell.seed, "init": cell.variant.init,
+         "pretrain_hash": cell.pretrain_hash(), **record}
+    )  # fmt: skip
+    results["pretraining"] = rows
+    write_json_atomic(results_path, results)
+
+
 def _cell_row(
     cell: Cell,
     metrics: Mapping[str, Any],
@@ -294,6 +421,7 @@ def run_study(
     pretrain_fn: Callable[..., dict] | None = None,
     finetune_fn: Callable[..., dict] | None = None,
     overwrite: bool = False,
+    pretrain_only: bool = False,
 ) -> RunSummary:
     """Run every unfinished cell of ``study``, appending each to ``out/results.json``, then write the reports.
 
@@ -309,6 +437,9 @@ def run_study(
         overwrite: write into ``out`` even when it holds files that are not a study's (``--overwrite``); without
             it such a folder is refused (`genebert.storage.claim_output`). A second run into ``out`` while one
             runs fails at once (`genebert.storage.output_lock`).
+        pretrain_only: only pre-train (or save the random-init models) into the cache, with their held-out
+            metrics, and run no cell: several such runs (``--seeds``, each with its own ``out``) pre-train arms in
+            parallel, and the full run then reuses every checkpoint.
     """
     pretrain_fn = pretrain_fn or pretrain_module.run_pretraining
     finetune_fn = finetune_fn or finetune_module.run_finetuning
@@ -320,9 +451,19 @@ def run_study(
     with output_lock(out):
         out.mkdir(parents=True, exist_ok=True)
         write_output_marker(out, "study")
-        corpus_dir = prepare_corpus(study.corpus, cache)
+        corpus_dir = prepare_corpus(study.corpus, cache, data_root)
         results_path = out / "results.json"
         summary = RunSummary()
+        if pretrain_only:
+            models = {
+                cell.pretrain_hash(): cell for cell in study.cells() if cell.pretrain_args() is not None
+            }
+            for key, cell in models.items():
+                print(f"[study {study.name}] model {cell.variant.name}, seed {cell.seed}: {key}", flush=True)
+                checkpoint = ensure_pretrained(cell, corpus_dir, cache, pretrain_fn, summary)
+                _record_pretraining(results_path, cell, checkpoint, corpus_dir)
+            return summary
+        ensure_references(study, results_path, data_root)
         cells = study.cells()
         for index, cell in enumerate(cells, 1):
             results = read_results(results_path)
@@ -337,6 +478,8 @@ def run_study(
             pretrain_seconds = (
                 time.perf_counter() - started if len(summary.pretrained) > pretrained_before else None
             )
+            if checkpoint is not None:
+                _record_pretraining(results_path, cell, checkpoint, corpus_dir)
             run_dir = out / "runs" / f"{stable_hash(cell.cell_id, 8)}_{_slug(cell.cell_id)}"
             if run_dir.exists():
                 shutil.rmtree(run_dir)
@@ -345,6 +488,10 @@ def run_study(
                 metrics = dict(finetune_fn(*finetune_module.arguments_from_values(values)))
                 if not study.keep_finetuned_models:
                     _drop_weights(run_dir)
+            elif cell.task.type == "probe":
+                from .downstream import run_probe_cell
+
+                metrics = run_probe_cell(checkpoint, cell.task.args, data_root, cell.seed, run_dir)
             else:
                 metrics = run_embeddings_cell(cell, checkpoint, corpus_dir, run_dir)
             row = _cell_row(
@@ -358,6 +505,12 @@ def run_study(
                 m: round(v, 4) for m, v in metrics.items() if m in study.metrics and _finite(v) is not None
             }
             print(f"[study {study.name}] done {cell.cell_id} in {row['seconds']:.0f} s: {shown}", flush=True)
+        for (
+            cell
+        ) in study.cells():  # models whose cells were all done before the study asked for these metrics
+            directory = cache / "checkpoints" / str(cell.pretrain_hash())
+            if cell.pretrain_args() is not None and (directory / "study_pretrain.json").is_file():
+                _record_pretraining(results_path, cell, directory, corpus_dir)
         reports = write_reports(study, out, cache, command)
         summary.results_path, summary.markdown_path, summary.figures = (
             reports.results_path, reports.markdown_path, reports.figures,

@@ -16,6 +16,8 @@ from ...errors import GeneBertError
 
 #: Version of the cache key: bump when a code change makes old checkpoints unusable for a study.
 CACHE_VERSION = 2  # 2: same-DNA motif windows and genome-block hold-out
+#: Version of a tiled corpus's cache key: bump when the way a study builds it changes.
+TILED_CORPUS_VERSION = 1
 
 #: Top-level keys of a study file.
 STUDY_KEYS = frozenset(
@@ -39,12 +41,31 @@ STUDY_KEYS = frozenset(
         "presets",
         "keep_finetuned_models",
         "tsne_seed",
+        "comparisons",
+        "references",
+        "pretrain_evaluation",
     }
 )
-VARIANT_KEYS = frozenset({"name", "x", "pretrain", "paper", "finetune"})
-TASK_TYPES = ("finetune", "embeddings")
+VARIANT_KEYS = frozenset({"name", "x", "pretrain", "paper", "finetune", "init"})
+#: ``init``: how a variant's model starts. "pretrained": trained with its ``pretrain`` arguments; "random": the
+#: model those arguments would start from, saved untrained (the "random init" arm, a model of the same config).
+VARIANT_INITS = ("pretrained", "random")
+TASK_TYPES = ("finetune", "embeddings", "probe")
 EMBEDDING_TASK_KEYS = frozenset({"name", "type", "pooling", "max_samples"})
+#: A frozen-embedding probe: logistic regression on the sequence tower's pooled embeddings of a built-in task.
+PROBE_TASK_KEYS = frozenset(
+    {"name", "type", "task", "data_root", "split_seed", "max_train_samples", "max_eval_samples",
+     "max_test_samples", "pooling", "batch_size"}
+)  # fmt: skip
 DEMO_CORPORA = ("demo_real", "demo_synthetic")
+#: ``corpus`` as a mapping: a genome tiled into regions, scored with motifs (paths relative to the data root).
+TILED_CORPUS_KEYS = frozenset(
+    {"genome", "motifs", "tile_bp", "kmer", "regions_per_sample", "max_regions", "motif_dtype", "seed"}
+)
+#: ``references``: reference classifiers fitted once per task on the same splits as the cells.
+REFERENCE_KEYS = frozenset({"motif_scores", "kmer_counts"})
+#: ``pretrain_evaluation``: held-out metrics of every pre-trained (or random-init) model.
+PRETRAIN_EVALUATION_KEYS = frozenset({"max_train_samples", "max_eval_samples", "batch_size"})
 
 #: Pre-training arguments the runner sets itself (per cell) or that cannot change the trained weights; they are
 #: left out of the configuration hash.
@@ -103,11 +124,13 @@ class Variant:
     x: Any = None
     paper: dict[str, float] = field(default_factory=dict)
     finetune: dict[str, Any] = field(default_factory=dict)
+    init: str = "pretrained"
 
 
 @dataclass(frozen=True)
 class Task:
-    """A downstream evaluation: ``finetune`` (``args`` are fine-tuning flags) or ``embeddings`` (Figure 2)."""
+    """A downstream evaluation: ``finetune`` (``args`` are fine-tuning flags), ``embeddings`` (Figure 2) or
+    ``probe`` (logistic regression on frozen, mean-pooled embeddings of a built-in task)."""
 
     name: str
     type: str
@@ -121,7 +144,7 @@ class Study:
     name: str
     title: str
     factor: str
-    corpus: str
+    corpus: str | dict[str, Any]
     seeds: list[int]
     pretrain: dict[str, Any]
     finetune: dict[str, Any]
@@ -137,6 +160,9 @@ class Study:
     x_log: bool = False
     keep_finetuned_models: bool = False
     tsne_seed: int | None = None
+    comparisons: list[tuple[str, str]] = field(default_factory=list)
+    references: dict[str, Any] = field(default_factory=dict)
+    pretrain_evaluation: dict[str, Any] | None = None
 
     def cells(self) -> list[Cell]:
         """Every (variant, task, seed) of the grid, variants outermost (the order runs and tables use)."""
@@ -169,7 +195,9 @@ class Cell:
 
     def pretrain_hash(self) -> str | None:
         args = self.pretrain_args()
-        return None if args is None else pretrain_hash(args, self.study.corpus, self.seed)
+        if args is None:
+            return None
+        return pretrain_hash(args, self.study.corpus, self.seed, init=self.variant.init)
 
     def finetune_args(self) -> dict[str, Any]:
         return {**self.study.finetune, **self.variant.finetune, **self.task.args}
@@ -250,8 +278,11 @@ def stable_hash(value: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def corpus_cache_key(corpus: str) -> str:
-    """What identifies a corpus in cache keys: the demo corpus's name, or the content of ``metadata.json``."""
+def corpus_cache_key(corpus: str | Mapping[str, Any]) -> str:
+    """What identifies a corpus in cache keys: the demo corpus's name, a tiled corpus's settings, or the content of
+    ``metadata.json``."""
+    if isinstance(corpus, Mapping):
+        return f"tiled-v{TILED_CORPUS_VERSION}:" + stable_hash(dict(corpus))
     if corpus in DEMO_CORPORA:
         return corpus
     metadata = Path(corpus) / "metadata.json"
@@ -260,23 +291,27 @@ def corpus_cache_key(corpus: str) -> str:
     return str(Path(corpus).resolve())
 
 
-def pretrain_hash(args: Mapping[str, Any], corpus: str, seed: int) -> str:
+def pretrain_hash(
+    args: Mapping[str, Any], corpus: str | Mapping[str, Any], seed: int, init: str = "pretrained"
+) -> str:
     """The cache key of a pre-training run: its arguments (without fields that cannot change the weights), the
-    corpus and the seed. Two cells (of any study) with the same key share one checkpoint."""
+    corpus and the seed (and ``init`` when the model is saved untrained). Two cells (of any study) with the same
+    key share one checkpoint."""
     defaults = pretrain_model_defaults(args.get("preset", "base"))
     relevant = {
         k: v
         for k, v in normalise_pretrain_args(args).items()
         if k not in HASH_IRRELEVANT_FIELDS and not (k in defaults and defaults[k] == v)
     }
-    return stable_hash(
-        {
-            "version": CACHE_VERSION,
-            "pretrain": relevant,
-            "corpus": corpus_cache_key(corpus),
-            "seed": int(seed),
-        }
-    )
+    key = {
+        "version": CACHE_VERSION,
+        "pretrain": relevant,
+        "corpus": corpus_cache_key(corpus),
+        "seed": int(seed),
+    }
+    if init != "pretrained":  # keys of pre-trained models stay as they were
+        key["init"] = init
+    return stable_hash(key)
 
 
 def pretrain_model_defaults(preset: str) -> dict[str, Any]:
@@ -308,8 +343,8 @@ def _expand_variants(where: str, variants: list[Variant], grid: Mapping[str, Any
     bases = variants or [Variant(name="", pretrain={})]
     expanded = []
     for base in bases:
-        if base.pretrain is None:
-            expanded.append(base)  # "no pre-training" has nothing to vary
+        if base.pretrain is None or base.init != "pretrained":
+            expanded.append(base)  # "no pre-training" and "random init" have nothing to vary
             continue
         for point in points:
             label = ",".join(f"{k}={v}" for k, v in point.items())
@@ -321,6 +356,7 @@ def _expand_variants(where: str, variants: list[Variant], grid: Mapping[str, Any
                     x=x if base.x is None else base.x,
                     paper=dict(base.paper),
                     finetune=dict(base.finetune),
+                    init=base.init,
                 )
             )
     return expanded
@@ -372,7 +408,14 @@ def parse_study(values: Mapping[str, Any], preset: str | None = None, source: st
         _check_keys(f"{where}.finetune", variant_finetune, allowed_finetune)
         paper = _mapping(f"{where}.paper", raw.get("paper"))
         paper = {PAPER_METRIC_ALIASES.get(k, k): float(v) for k, v in paper.items()}
-        variants.append(Variant(str(raw["name"]), variant_pretrain, raw.get("x"), paper, variant_finetune))
+        init = raw.get("init", "pretrained")
+        if init not in VARIANT_INITS:
+            raise StudyError(f"{where}: init must be one of {VARIANT_INITS}, got {init!r}")
+        if init == "random" and variant_pretrain is None:
+            raise StudyError(f"{where}: init 'random' builds the model of 'pretrain': give it (a mapping)")
+        variants.append(
+            Variant(str(raw["name"]), variant_pretrain, raw.get("x"), paper, variant_finetune, init)
+        )
     grid = _mapping(f"{source}: grid", values.get("grid"))
     _check_keys(f"{source}: grid", grid, allowed_pretrain)
     variants = _expand_variants(source, variants, grid)
@@ -410,6 +453,17 @@ def parse_study(values: Mapping[str, Any], preset: str | None = None, source: st
             _check_keys(where, args, allowed_finetune)
             if bool(args.get("task")) == bool(args.get("train_file")):
                 raise StudyError(f"{where}: give either 'task' (a built-in task) or 'train_file'")
+        elif kind == "probe":
+            _check_keys(where, raw, PROBE_TASK_KEYS)
+            if not args.get("task"):
+                raise StudyError(f"{where}: a probe task needs 'task' (a built-in task)")
+            if args.get("pooling", "mean") not in ("cls", "mean"):
+                raise StudyError(f"{where}: pooling must be 'cls' or 'mean', got {args['pooling']!r}")
+            if any(v.pretrain is None for v in variants):
+                raise StudyError(
+                    f"{where}: a probe task needs a model in every variant: for no pre-training use "
+                    "'init: random' with the variants' 'pretrain' arguments, not 'pretrain: null'"
+                )
         else:
             _check_keys(where, raw, EMBEDDING_TASK_KEYS)
             if args.get("pooling", "cls") not in ("cls", "mean"):
@@ -425,20 +479,38 @@ def parse_study(values: Mapping[str, Any], preset: str | None = None, source: st
 
     kinds = {t.type for t in tasks}
     default_metrics = (
-        ["precision_macro", "recall_macro", "auc", "mcc"] if "finetune" in kinds else ["silhouette"]
+        ["precision_macro", "recall_macro", "auc", "mcc"] if kinds & {"finetune", "probe"} else ["silhouette"]
     )
-    if "embeddings" in kinds and "finetune" in kinds:
+    if "embeddings" in kinds and kinds & {"finetune", "probe"}:
         default_metrics.append("silhouette")
     metrics = values.get("metrics") or default_metrics
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise StudyError(f"{source}: 'metrics' must be a list of metric names")
     plot_metric = values.get("plot_metric") or metrics[0]
     corpus = values.get("corpus")
-    if not isinstance(corpus, str) or not corpus:
+    if isinstance(corpus, Mapping):
+        corpus = _tiled_corpus(f"{source}: corpus", corpus)
+    elif not isinstance(corpus, str) or not corpus:
         raise StudyError(
-            f"{source}: 'corpus' must be {' or '.join(DEMO_CORPORA)} or a corpus directory (genebert build-corpus); "
-            "give it in the file, the preset or with --corpus"
+            f"{source}: 'corpus' must be {' or '.join(DEMO_CORPORA)}, a corpus directory (genebert build-corpus) or "
+            "a mapping {genome, motifs, tile_bp, ...} (a tiled genome); give it in the file, the preset or with "
+            "--corpus"
         )
+    names = {v.name for v in variants}
+    comparisons = []
+    for index, pair in enumerate(values.get("comparisons") or []):
+        if not (isinstance(pair, list) and len(pair) == 2 and set(map(str, pair)) <= names):
+            raise StudyError(
+                f"{source}: comparisons[{index}] must be [VARIANT, VARIANT] (the difference first - second, "
+                f"paired by seed) naming variants of {sorted(names)}, got {pair!r}"
+            )
+        comparisons.append((str(pair[0]), str(pair[1])))
+    references = _mapping(f"{source}: references", values.get("references"))
+    _check_keys(f"{source}: references", references, REFERENCE_KEYS)
+    pretrain_evaluation = values.get("pretrain_evaluation")
+    if pretrain_evaluation is not None:
+        pretrain_evaluation = _mapping(f"{source}: pretrain_evaluation", pretrain_evaluation)
+        _check_keys(f"{source}: pretrain_evaluation", pretrain_evaluation, PRETRAIN_EVALUATION_KEYS)
     return Study(
         name=name,
         title=str(values.get("title") or name),
@@ -459,7 +531,24 @@ def parse_study(values: Mapping[str, Any], preset: str | None = None, source: st
         x_log=bool(values.get("x_log", False)),
         keep_finetuned_models=bool(values.get("keep_finetuned_models", False)),
         tsne_seed=values.get("tsne_seed"),
+        comparisons=comparisons,
+        references=references,
+        pretrain_evaluation=pretrain_evaluation,
     )
+
+
+def _tiled_corpus(where: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated tiled-corpus mapping (see :data:`TILED_CORPUS_KEYS`), keys sorted."""
+    spec = dict(spec)
+    _check_keys(where, spec, TILED_CORPUS_KEYS)
+    missing = sorted({"genome", "motifs", "tile_bp"} - set(spec))
+    if missing:
+        raise StudyError(f"{where}: a tiled corpus needs {missing} (paths relative to the data root)")
+    for key in ("tile_bp", "kmer", "regions_per_sample", "max_regions", "seed"):
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise StudyError(f"{where}: {key} must be a non-negative integer, got {value!r}")
+    return dict(sorted(spec.items()))
 
 
 def load_study(
