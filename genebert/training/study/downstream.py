@@ -28,7 +28,7 @@ from ..metrics import classification_metrics
 from .spec import StudyError
 
 #: Inverse regularisation strengths tried by every logistic regression (chosen on the validation split).
-C_GRID = (0.01, 0.1, 1.0, 10.0)
+C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
 def task_splits(args: Mapping[str, Any], data_root: str | None) -> tuple[dict[str, list[dict]], list[str]]:
