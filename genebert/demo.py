@@ -184,7 +184,8 @@ def write_report(out: Path, results: dict, corpus_summary: str, settings: DemoSe
         value = e.get(key)
         return "n/a" if value is None else f"{value:.{digits}f}"
 
-    srm = min(e.get("srm_top1_seq2region") or 0.0, e.get("srm_top1_region2seq") or 0.0)
+    directions = (e.get("srm_top1_seq2region"), e.get("srm_top1_region2seq"))
+    srm = None if None in directions else min(directions)  # both directions must beat the baselines
     text = [
         "# GeneBERT demo report",
         "",
