@@ -11,9 +11,9 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-cache-dir --upgrade pip
+	$(PY) -m pip install --quiet --no-cache-dir $(TORCH_SPEC)
+	$(PY) -m pip install --quiet --no-cache-dir -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
