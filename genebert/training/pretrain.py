@@ -79,6 +79,12 @@ class ModelArguments:
     use_ngsp: bool = option(True, "next genome-segment prediction loss")
     use_srm: bool = option(True, "sequence-region matching loss")
     srm_weight: float = option(0.5, "lambda: total = MGM + NGSP + lambda * SRM")
+    srm_warmup_steps: int = option(
+        0,
+        "train with lambda 0 for this many steps, then raise it linearly to srm_weight over as many again "
+        "(0: lambda from the start, the paper). Lets MGM learn to read k-mers before the contrast, whose larger "
+        "gradients otherwise dominate the shared parameters' Adam statistics",
+    )
     srm_level: str | None = option(
         None,
         "'sample' (the paper: [CLS] vs the region tower, default) or 'region' (each region's mean token state vs "
@@ -414,6 +420,7 @@ def run_pretraining(
         callbacks=callbacks,
         corpus_info=corpus_info_from(corpus),
         sample_cell_types=corpus.samples["cell_type"],  # for the cell-type oracles beside the eval metrics
+        srm_warmup_steps=model_args.srm_warmup_steps if model_args.use_srm else 0,
     )
     world = training_args.world_size
     global_batch = (

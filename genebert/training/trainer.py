@@ -14,7 +14,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
-from genebert.errors import GeneBertError
+from genebert.errors import GeneBertError, UsageError
 from genebert.modeling_genebert import GeneBertLoadingError, is_genebert_card, tied_weight_keys
 from genebert.storage import atomic_write, disk_full_error, is_disk_full, replace_directory
 from genebert.training.baselines import copy_aware_guess, ngsp_cell_type_oracle, srm_cell_type_oracle
@@ -246,9 +246,13 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
         *args: Any,
         corpus_info: dict | None = None,
         sample_cell_types: Sequence[str] | None = None,
+        srm_warmup_steps: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if srm_warmup_steps < 0:
+            raise UsageError(f"--srm_warmup_steps must be >= 0, got {srm_warmup_steps}")
+        self.srm_warmup_steps = srm_warmup_steps
         self.corpus_info = corpus_info
         # every corpus sample's cell type, in the collator's order (the pool NGSP negatives come from)
         self.sample_cell_types = None if sample_cell_types is None else [str(c) for c in sample_cell_types]
@@ -272,9 +276,21 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
             entry[0] += total
             entry[1] += count
         loss = outputs.loss
+        if model.training and outputs.srm_loss is not None:
+            loss = loss - (1.0 - self.srm_factor(self.state.global_step)) * self._srm_weight() * outputs.srm_loss
         if self.args.n_gpu > 1:  # DataParallel gathers one loss per device
             loss = loss.mean()
         return (loss, outputs) if return_outputs else loss
+
+    def srm_factor(self, step: int) -> float:
+        """The share of lambda that training uses at ``step``: 0 for ``srm_warmup_steps`` steps, then a linear
+        ramp to 1 over as many steps (always 1 without a warm-up). Evaluation always uses the whole lambda."""
+        if self.srm_warmup_steps <= 0:
+            return 1.0
+        return min(max(step - self.srm_warmup_steps, 0) / self.srm_warmup_steps, 1.0)
+
+    def _srm_weight(self) -> float:
+        return float(self.accelerator.unwrap_model(self.model).config.srm_weight)
 
     def _add_copy_baselines(self, inputs: dict[str, torch.Tensor], neighbour: torch.Tensor) -> None:
         """MGM baselines on the same masked tokens: neighbour copy, and copy-aware (copy the input k-mer where

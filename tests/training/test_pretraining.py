@@ -293,3 +293,31 @@ def test_unknown_srm_variant_is_one_line_naming_the_option(tiny_corpus, tmp_path
         run_pretraining(
             ["--corpus_dir", str(tiny_corpus), "--output_dir", str(tmp_path / "x"), *TINY, flag, "shuffled"]
         )
+
+
+def test_srm_warmup_trains_without_the_contrast_then_ramps_lambda_in(tiny_corpus, tmp_path):
+    from genebert.errors import UsageError
+    from genebert.training.trainer import GeneBertTrainer
+
+    trainer = GeneBertTrainer.__new__(GeneBertTrainer)  # only the schedule, no model
+    trainer.srm_warmup_steps = 4
+    assert [trainer.srm_factor(step) for step in (0, 3, 4, 5, 6, 8, 100)] == [0, 0, 0, 0.25, 0.5, 1, 1]
+    trainer.srm_warmup_steps = 0
+    assert trainer.srm_factor(0) == 1.0
+
+    out = tmp_path / "run"
+    run_pretraining(
+        ["--corpus_dir", str(tiny_corpus), "--output_dir", str(out), *TINY, "--max_steps", "3",
+         "--logging_steps", "1", "--eval_strategy", "no", "--save_strategy", "no", "--srm_warmup_steps", "1"]
+    )  # fmt: skip
+    logged = [e for e in json.loads((out / "log_history.json").read_text()) if "train_loss_srm" in e]
+    assert [e["step"] for e in logged] == [1, 2, 3]
+    for entry, factor in zip(logged, (0.0, 0.0, 1.0), strict=True):
+        expected = entry["train_loss_mgm"] + entry["train_loss_ngsp"] + factor * 0.5 * entry["train_loss_srm"]
+        assert entry["loss"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
+    identity = json.loads((out / "genebert_run.json").read_text())
+    assert identity["arguments"]["srm_warmup_steps"] == 1
+    with pytest.raises(UsageError, match="--srm_warmup_steps must be >= 0"):
+        run_pretraining(
+            ["--corpus_dir", str(tiny_corpus), "--output_dir", str(tmp_path / "y"), *TINY, "--srm_warmup_steps", "-1"]
+        )
