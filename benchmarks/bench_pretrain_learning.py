@@ -1,9 +1,9 @@
 """Does pre-training learn? Held-out metrics against honest baselines, real and synthetic corpora.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pretrain_learning.py [--steps 12000] [--quick]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pretrain_learning.py [--steps 6000] [--quick]
 
 The defaults: synthetic corpus of 3 x 30,000 regions, k=3, 12-bp region windows, 3 planted instances per region;
-the tiny preset widened to 4 x 64 (4 heads) with dropout off, 12,000 steps, batch 32, lr 2e-3 (50 warm-up
+the tiny preset widened to 4 x 64 (4 heads) with dropout off, 6,000 steps, batch 32, lr 2e-3 (50 warm-up
 steps, linear decay); on the real tiled slice the demo's model and steps. ``--quick`` is a 2-minute smoke run.
 The recorded run and its settings are in benchmarks/results/pretrain_learning.json (README, Performance).
 
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=12000, help="pre-training steps on the synthetic corpus")
+    parser.add_argument("--steps", type=int, default=6000, help="pre-training steps on the synthetic corpus")
     parser.add_argument(
         "--real-steps",
         type=int,
@@ -98,6 +98,7 @@ def main() -> None:
         "learning_rate": demo.learning_rate,
         "warmup_steps": args.warmup_steps,
         "config_overrides": f"kmer={demo.kmer},{DEMO_MODEL}",
+        "srm_warmup_steps": demo.srm_warmup_steps,
         "max_eval_samples": 256,
     }
     synthetic_corpus = args.work_dir / "synthetic" / "corpus"

@@ -38,9 +38,12 @@ DEMO_MODEL = (
 class DemoSettings:
     tile_bp: int = 12
     kmer: int = 3
-    pretrain_steps: int = 1500
+    pretrain_steps: int = 4000
     batch_size: int = 32
     learning_rate: float = 3e-3
+    #: SRM's lambda is 0 for this many steps, then ramps to 0.5 over as many: MGM first learns to read k-mers
+    #: (with the contrast on from step 0 it stays on its copy plateau; docs/pretraining.md)
+    srm_warmup_steps: int = 500
     finetune_steps: int = 600
     heldout_eval_samples: int = 1024
     predict_sequences: int = 100
@@ -200,8 +203,9 @@ def write_report(out: Path, results: dict, corpus_summary: str, settings: DemoSe
         "2018 motifs) is scored over exactly the bases the sequence tower reads. Whole genome blocks are held out: "
         "no region of a held-out sample occurs in a training sample (`heldout_split.json`). Model: the tiny "
         f"preset widened to 2 x 128 with its 16-wide Swin region tower; {pre['steps']} steps of batch "
-        f"{settings.batch_size} ({pre['seconds'] / 60:.1f} min); {pre['train_samples']:,} training samples; "
-        f"evaluated on {e.get('samples', 0):,} held-out samples.",
+        f"{settings.batch_size} ({pre['seconds'] / 60:.1f} min), the loss MGM + NGSP + lambda SRM with lambda 0 for "
+        f"the first {settings.srm_warmup_steps} steps, then raised linearly to 0.5 over as many (`--srm_warmup_steps`); "
+        f"{pre['train_samples']:,} training samples; evaluated on {e.get('samples', 0):,} held-out samples.",
         "",
         "| task | model | baselines (same held-out data) | verdict |",
         "|---|---:|---|---|",
@@ -289,6 +293,7 @@ def run_demo(out: Path, settings: DemoSettings | None = None, progress: bool = T
             "config_overrides": f"kmer={settings.kmer},{DEMO_MODEL}",
             "learning_rate": settings.learning_rate,
             "warmup_steps": 50,
+            "srm_warmup_steps": settings.srm_warmup_steps,
             "max_eval_samples": 256,  # the training curve's evaluations; the final one uses heldout_eval_samples
         }
         results: dict = {}

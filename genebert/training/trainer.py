@@ -277,7 +277,9 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
             entry[1] += count
         loss = outputs.loss
         if model.training and outputs.srm_loss is not None:
-            loss = loss - (1.0 - self.srm_factor(self.state.global_step)) * self._srm_weight() * outputs.srm_loss
+            loss = (
+                loss - (1.0 - self.srm_factor(self.state.global_step)) * self._srm_weight() * outputs.srm_loss
+            )
         if self.args.n_gpu > 1:  # DataParallel gathers one loss per device
             loss = loss.mean()
         return (loss, outputs) if return_outputs else loss

@@ -319,5 +319,13 @@ def test_srm_warmup_trains_without_the_contrast_then_ramps_lambda_in(tiny_corpus
     assert identity["arguments"]["srm_warmup_steps"] == 1
     with pytest.raises(UsageError, match="--srm_warmup_steps must be >= 0"):
         run_pretraining(
-            ["--corpus_dir", str(tiny_corpus), "--output_dir", str(tmp_path / "y"), *TINY, "--srm_warmup_steps", "-1"]
+            [
+                "--corpus_dir",
+                str(tiny_corpus),
+                "--output_dir",
+                str(tmp_path / "y"),
+                *TINY,
+                "--srm_warmup_steps",
+                "-1",
+            ]
         )
