@@ -19,7 +19,8 @@ held-out sample occurs in a training sample), every metric beside the strongest 
 - per region: the ridge probe from the sequence tower's region embedding to the motif vector (held-out R^2,
   retrieval among all held-out regions) vs the same ridge on 3-mer counts.
 
-Targets: MGM at least 3 points above copy-aware; SRM top-1 and NGSP above their cell-type oracles.
+Targets: MGM at least 3 points above copy-aware; SRM top-1 (both directions) and NGSP at least 1 point above
+their cell-type oracles.
 Corpora: the embedded real chr22 slice tiled as in the demo (one pseudo cell type, so the oracles equal chance)
 and a synthetic genome with planted cell-type-specific JASPAR motifs (`genebert.genomics.synthetic`).
 Writes benchmarks/results/pretrain_learning.json and prints a table.
@@ -35,6 +36,25 @@ import warnings
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pretrain_learning.json"
+
+
+def learning_targets(held: dict) -> dict:
+    """The benchmark's verdicts from held-out metrics: MGM at least 3 points above copy-aware; SRM (both
+    directions) and NGSP at least 1 point above their cell-type oracles (a smaller lead is within noise)."""
+    srm = min(held["srm_top1_seq2region"], held["srm_top1_region2seq"])
+    return {
+        "mgm_points_above_copy_aware": round(
+            100 * (held["mgm_accuracy"] - held["mgm_copy_aware_accuracy"]), 2
+        ),
+        "mgm_target_met": held["mgm_accuracy"] - held["mgm_copy_aware_accuracy"] >= 0.03,
+        "srm_points_above_cell_type_oracle": round(100 * (srm - held["srm_cell_type_oracle"]), 2),
+        "srm_target_met": srm - held["srm_cell_type_oracle"] >= 0.01,
+        "ngsp_points_above_cell_type_oracle": round(
+            100 * (held["ngsp_accuracy"] - held["ngsp_cell_type_oracle"]), 2
+        ),
+        "ngsp_target_met": held["ngsp_accuracy"] - held["ngsp_cell_type_oracle"] >= 0.01,
+        "probe_r2_above_3mer": round(held["probe_r2"] - held["composition_r2"], 3),
+    }
 
 
 def main() -> None:
@@ -124,17 +144,7 @@ def main() -> None:
             raise SystemExit(
                 f"{name}: no held-out genome block holds a whole sample; nothing honest to report"
             )
-        srm = min(held["srm_top1_seq2region"], held["srm_top1_region2seq"])
-        result["targets"] = {
-            "mgm_points_above_copy_aware": round(
-                100 * (held["mgm_accuracy"] - held["mgm_copy_aware_accuracy"]), 2
-            ),
-            "mgm_target_met": held["mgm_accuracy"] - held["mgm_copy_aware_accuracy"] >= 0.03,
-            "srm_times_cell_type_oracle": round(srm / held["srm_cell_type_oracle"], 2),
-            "srm_target_met": srm > held["srm_cell_type_oracle"],
-            "ngsp_target_met": held["ngsp_accuracy"] > held["ngsp_cell_type_oracle"],
-            "probe_r2_above_3mer": round(held["probe_r2"] - held["composition_r2"], 3),
-        }
+        result["targets"] = learning_targets(held)
         result.pop("trainer_metrics", None)
         rows[name] = result
         print(name, json.dumps(result, indent=1), flush=True)
