@@ -99,6 +99,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--model-name-or-path", default=None, help="start from this GeneBERT checkpoint")
     parser.add_argument("--extra", default="", help="more finetune flags for every task, as one string")
     parser.add_argument(
+        "--no-recipe",
+        action="store_true",
+        help="ignore TASK_RECIPES: every task with the preset's defaults alone, what a plain CSV gets",
+    )
+    parser.add_argument(
         "--tables-only",
         action="store_true",
         help="do not train: rebuild OUT/<task>.json and OUT/tables.md from OUT/runs/<task>/test_results.json",
@@ -121,7 +126,8 @@ def finetune_argv(task: str, args: argparse.Namespace, run_dir: Path) -> list[st
         argv += ["--data_root", args.data_root]
     if args.model_name_or_path:
         argv += ["--model_name_or_path", args.model_name_or_path]
-    argv += TASK_RECIPES.get(task, [])
+    if not args.no_recipe:
+        argv += TASK_RECIPES.get(task, [])
     argv += shlex.split(args.extra)
     if args.max_steps is not None:
         steps = str(args.max_steps)

@@ -215,3 +215,25 @@ def test_numeric_labels_are_normalised_and_an_undefined_metric_is_null(csv_task,
     assert results["auc"] is None and results["n"] == len(test)
     config = json.loads((output / "config.json").read_text())
     assert config["id2label"] == {"0": "0", "1": "1"}  # two classes, not three
+
+
+def test_reproduce_tables_without_a_recipe_uses_the_preset_defaults(tmp_path):
+    import argparse
+
+    from run_scripts.reproduce_tables import TASK_RECIPES, finetune_argv
+
+    args = argparse.Namespace(
+        preset="tiny",
+        seed=42,
+        data_root=None,
+        model_name_or_path=None,
+        extra="",
+        max_steps=None,
+        no_recipe=False,
+    )
+    tuned = finetune_argv("ctcf_vs_shuffled", args, tmp_path)
+    assert tuned[-len(TASK_RECIPES["ctcf_vs_shuffled"]) :] == TASK_RECIPES["ctcf_vs_shuffled"]
+    args.no_recipe = True
+    plain = finetune_argv("ctcf_vs_shuffled", args, tmp_path)
+    assert "--reverse_complement_augmentation" not in plain and "--max_steps" not in plain
+    assert plain[:4] == ["--task", "ctcf_vs_shuffled", "--preset", "tiny"]
