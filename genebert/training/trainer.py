@@ -276,10 +276,9 @@ class GeneBertTrainer(AtomicCheckpointTrainer):
             entry[0] += total
             entry[1] += count
         loss = outputs.loss
-        if model.training and outputs.srm_loss is not None:
-            loss = (
-                loss - (1.0 - self.srm_factor(self.state.global_step)) * self._srm_weight() * outputs.srm_loss
-            )
+        factor = self.srm_factor(self.state.global_step) if model.training else 1.0
+        if factor < 1.0 and outputs.srm_loss is not None:  # default runs never touch the model's loss
+            loss = loss - (1.0 - factor) * self._srm_weight() * outputs.srm_loss
         if self.args.n_gpu > 1:  # DataParallel gathers one loss per device
             loss = loss.mean()
         return (loss, outputs) if return_outputs else loss
