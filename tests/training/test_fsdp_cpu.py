@@ -171,6 +171,7 @@ def _train_worker(rank: int, port: int, folder: str, environment: dict[str, str]
         results["tied"] = model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
         if rank == 0:
             (Path(folder) / "train.json").write_text(json.dumps(results))
+        dist.barrier()  # both ranks done with every collective before gloo tears down (its threads abort otherwise)
     finally:
         dist.destroy_process_group()
 
@@ -190,6 +191,7 @@ def _resume_worker(rank: int, port: int, folder: str, environment: dict[str, str
         resumed = [_step(model, optimizer, _local(batch, rank)) for batch in batches[SAVE_AT:]]
         if rank == 0:
             (Path(folder) / "resume.json").write_text(json.dumps(resumed))
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
