@@ -345,9 +345,10 @@ class _MotifStandardisation(nn.Module):
     """Per-TF standardisation `(x - motif_mean) / motif_std` of motif scores, with both `(num_motifs,)` buffers
     persistent (saved in the checkpoint): the base of both region encoders."""
 
-    def __init__(self, num_motifs: int):
+    def __init__(self, num_motifs: int, num_regions: int):
         super().__init__()
         self.num_motifs = num_motifs
+        self.num_regions = num_regions
         self.register_buffer("motif_mean", torch.zeros(num_motifs), persistent=True)
         self.register_buffer("motif_std", torch.ones(num_motifs), persistent=True)
 
@@ -389,6 +390,17 @@ class _MotifStandardisation(nn.Module):
         """`(..., num_motifs)` raw scores -> standardised, in the buffers' dtype."""
         return (scores.to(self.motif_mean.dtype) - self.motif_mean) / self.motif_std
 
+    def standardised_input(self, region_matrix: torch.Tensor) -> torch.Tensor:
+        """A `(batch, num_regions, num_motifs)` model input, checked (`GeneBertInputError` for another shape or a
+        non-finite score), then standardised."""
+        if region_matrix.dim() != 3 or tuple(region_matrix.shape[1:]) != (self.num_regions, self.num_motifs):
+            raise GeneBertInputError(
+                f"region_matrix must have shape (batch, {self.num_regions}, {self.num_motifs}), "
+                f"got {tuple(region_matrix.shape)}"
+            )
+        check_finite_region_matrix(region_matrix)
+        return self.standardise(region_matrix)
+
 
 class GeneBertRegionEncoder(_MotifStandardisation):
     """The region tower: per-TF standardisation, then a timm backbone over the region matrix as a 1-channel image.
@@ -405,8 +417,7 @@ class GeneBertRegionEncoder(_MotifStandardisation):
     """
 
     def __init__(self, config: GeneBertConfig):
-        super().__init__(config.num_motifs)
-        self.num_regions = config.num_regions
+        super().__init__(config.num_motifs, config.num_regions)
         self.input_mode = config.region_input_mode
         self.in_chans = config.region_in_chans
         self.backbone, self.image_size = _create_backbone(config)
@@ -427,13 +438,7 @@ class GeneBertRegionEncoder(_MotifStandardisation):
 
     def prepare_image(self, region_matrix: torch.Tensor) -> torch.Tensor:
         """`(batch, num_regions, num_motifs)` -> the backbone input `(batch, in_chans, *image_size)`."""
-        if region_matrix.dim() != 3 or tuple(region_matrix.shape[1:]) != (self.num_regions, self.num_motifs):
-            raise ValueError(
-                f"region_matrix must have shape (batch, {self.num_regions}, {self.num_motifs}), "
-                f"got {tuple(region_matrix.shape)}"
-            )
-        check_finite_region_matrix(region_matrix)
-        x = self.standardise(region_matrix).unsqueeze(1)  # (batch, 1, rows, cols)
+        x = self.standardised_input(region_matrix).unsqueeze(1)  # (batch, 1, rows, cols)
         height, width = self.image_size
         if self.input_mode == "pad":
             x = F.pad(x, (0, width - self.num_motifs, 0, height - self.num_regions))
@@ -466,8 +471,7 @@ class GeneBertMotifRowEncoder(_MotifStandardisation):
     """
 
     def __init__(self, config: GeneBertConfig):
-        super().__init__(config.num_motifs)
-        self.num_regions = config.num_regions
+        super().__init__(config.num_motifs, config.num_regions)
         self.num_features = config.hidden_size
         self.dense = nn.Linear(config.num_motifs, config.hidden_size)
         self.activation = nn.GELU()
@@ -475,13 +479,7 @@ class GeneBertMotifRowEncoder(_MotifStandardisation):
 
     def forward(self, region_matrix: torch.Tensor) -> torch.Tensor:
         """`(batch, num_regions, num_motifs)` -> `(batch, num_regions, num_features)`."""
-        if region_matrix.dim() != 3 or tuple(region_matrix.shape[1:]) != (self.num_regions, self.num_motifs):
-            raise GeneBertInputError(
-                f"region_matrix must have shape (batch, {self.num_regions}, {self.num_motifs}), "
-                f"got {tuple(region_matrix.shape)}"
-            )
-        check_finite_region_matrix(region_matrix)
-        x = self.standardise(region_matrix).to(self.dense.weight.dtype)
+        x = self.standardised_input(region_matrix).to(self.dense.weight.dtype)
         return self.layer_norm(self.activation(self.dense(x)))
 
 
