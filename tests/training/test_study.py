@@ -340,3 +340,43 @@ def test_pretrain_region_backbone_kwargs_flag(tiny_corpus):
     model_args.region_backbone_kwargs = "[1, 2]"
     with pytest.raises(UsageError, match="JSON object"):
         pretrain_module.build_config(model_args, load_corpus(tiny_corpus))
+
+
+def test_a_checkpoint_being_written_is_waited_for_never_removed(tiny_corpus, tmp_path, monkeypatch):
+    """Parallel studies share the cache: a checkpoint folder another process is still writing (its output lock
+    held) is not an interrupted run to delete; the study waits, then reuses what that process finished."""
+    import subprocess
+    import sys
+
+    from genebert.training.study import runner
+
+    study = parse_study(_study_values(tiny_corpus, _write_task(tmp_path)), source="toy")
+    cell = next(c for c in study.cells() if c.pretrain_args() is not None)
+    directory = tmp_path / "cache" / "checkpoints" / cell.pretrain_hash()
+    directory.mkdir(parents=True)
+    (directory / "partial.bin").write_text("being written")
+    writer = subprocess.Popen(  # another process's pre-training: holds the lock until told to finish
+        [sys.executable, "-c", (
+            "import sys, pathlib; from genebert.storage import output_lock\n"
+            f"d = pathlib.Path({str(directory)!r})\n"
+            "with output_lock(d):\n"
+            "    print('held', flush=True); sys.stdin.readline()\n"
+            "    (d / 'study_pretrain.json').write_text('{}')\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout.readline().strip() == "held"
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        assert (directory / "partial.bin").is_file()  # untouched while the writer holds its lock
+        writer.communicate("done\n", timeout=60)
+
+    monkeypatch.setattr(runner.time, "sleep", sleep)
+    counter = _Counting()
+    found = runner.ensure_pretrained(
+        cell, tiny_corpus, tmp_path / "cache", counter.pretrain, runner.RunSummary()
+    )
+    assert found == directory and counter.pretrain_runs == 0 and len(waits) == 1
+    assert (directory / "partial.bin").is_file()  # reused, not removed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...storage import claim_output, output_lock, write_output_marker
+from ...storage import OutputLocationError, claim_output, output_lock, write_output_marker
 from .. import finetune as finetune_module
 from .. import pretrain as pretrain_module
 from .report import RunSummary, _finite, _quiet_threads, read_results, write_json_atomic, write_reports
@@ -153,12 +154,46 @@ def ensure_pretrained(
 ) -> Path | None:
     """The cell's pre-trained checkpoint: from the cache when its hash is there, otherwise trained now (or, for an
     ``init: random`` variant, the untrained model of its arguments, saved)."""
+    from filelock import FileLock
+
     args = cell.pretrain_args()
     if args is None:
         return None
     key = cell.pretrain_hash()
     directory = cache_dir / "checkpoints" / key
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    # Studies run in parallel share the cache (one `--pretrain-only` process per seed, a full run beside them):
+    # one process trains a checkpoint while the others wait for it, then reuse it.
+    with FileLock(str(directory.parent / f".{key}.study.lock")):
+        return _pretrained_locked(cell, key, directory, corpus_dir, pretrain_fn, summary)
+
+
+def wait_while_written(directory: Path, poll_seconds: float = 30.0) -> None:
+    """Return once no process holds ``directory``'s output lock (a pre-training writing it, perhaps started by a
+    study run outside this cache's per-checkpoint lock); its folder must not be taken for an interrupted one."""
+    while True:
+        try:
+            with output_lock(directory, what="study pre-training checkpoint"):
+                return
+        except OutputLocationError as error:
+            if error.errno != errno.EBUSY:
+                raise
+            logger.info("waiting: %s", error)
+            time.sleep(poll_seconds)
+
+
+def _pretrained_locked(
+    cell: Cell,
+    key: str,
+    directory: Path,
+    corpus_dir: Path,
+    pretrain_fn: Callable[..., dict],
+    summary: RunSummary,
+) -> Path:
+    args = cell.pretrain_args()
     marker = directory / "study_pretrain.json"
+    if not marker.is_file():
+        wait_while_written(directory)
     if marker.is_file():
         summary.reused_checkpoints.append(key)
         return directory
