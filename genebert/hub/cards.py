@@ -341,6 +341,19 @@ def build_model_card(
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(lines))
 
 
+def _augmentation_text(decision: Mapping[str, Any]) -> str:
+    """A fine-tuning run's ``reverse_complement_augmentation`` decision in words."""
+    text = ("on" if decision.get("used") else "off") + f" (`{decision.get('setting', '?')}`"
+    if "drop" in decision:
+        text += (
+            f": a {decision.get('k', 4)}-mer logistic regression scored dev AUC {decision['dev_auc']:.3f} and "
+            f"{decision['reverse_complement_dev_auc']:.3f} on its reverse complement"
+        )
+    elif decision.get("reason"):
+        text += f": {decision['reason']}"
+    return text + ")"
+
+
 def _recipe_lines(run: dict[str, Any] | None, datasets: list[str], base_model: str | None) -> list[str]:
     lines: list[str] = []
     if base_model:
@@ -368,6 +381,9 @@ def _recipe_lines(run: dict[str, Any] | None, datasets: list[str], base_model: s
     for key in ("world_size", "global_batch_size", "contrastive_batch_size"):
         if key in results:
             recipe.append((key, results[key]))
+    augmentation = results.get("reverse_complement_augmentation")
+    if isinstance(augmentation, Mapping):
+        recipe.append(("reverse-complement augmentation", _augmentation_text(augmentation)))
     state = run["trainer_state"]
     if "global_step" in state:
         recipe.append(("steps run", state["global_step"]))

@@ -68,7 +68,7 @@ from genebert.training.arguments import (
     parse_values,
     parse_with_presets,
 )
-from genebert.training.baselines import kmer_logistic_regression
+from genebert.training.baselines import kmer_logistic_regression, strand_symmetry
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
 from genebert.training.runs import (
     checkpoint_space_needed,
@@ -102,6 +102,15 @@ class ModelArguments:
     attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
 
 
+#: ``--reverse_complement_augmentation auto``: the largest dev AUC a k-mer regression may lose on reverse-
+#: complemented dev sequences for the task to count as strand-symmetric. Measured drops: UCI splice 0.37; GUE
+#: prom_core_all 0.005, tf0 0.011, Oct4 vs MafK -0.003, CTCF vs shuffled -0.010 (docs/fine-tuning.md).
+RC_AUTO_MAX_DROP = 0.05
+#: At most this many train / dev sequences (seeded subsets) fit and score that regression: seconds, not minutes.
+RC_AUTO_MAX_SEQUENCES = (20000, 2000)
+_SWITCH_VALUES = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}
+
+
 @dataclass
 class DataArguments:
     task: str | None = option(None, "a built-in task (genebert.genomics.tasks.TASKS)")
@@ -130,8 +139,11 @@ class DataArguments:
         "k of the bag-of-k-mers logistic regression fitted on the same train split and reported beside "
         "the test metrics (0: none)",
     )
-    reverse_complement_augmentation: bool = option(
-        False, "add the reverse complement of every training sequence (same label): strand-agnostic tasks"
+    reverse_complement_augmentation: str = option(
+        "auto",
+        "add the reverse complement of every training sequence (same label): 'true', 'false' or 'auto' (on when "
+        "the task looks strand-symmetric: a 4-mer logistic regression fitted on train scores the reverse-"
+        f"complemented dev split within {RC_AUTO_MAX_DROP} AUC of the dev split; off without a dev split)",
     )
 
 
@@ -185,7 +197,39 @@ def check_arguments(
         raise UsageError("give either --task NAME or --train_file (with --validation_file / --test_file)")
     if model_args.model_name_or_path and model_args.dnabert_checkpoint:
         raise UsageError("give at most one of --model_name_or_path and --dnabert_checkpoint")
+    setting = str(data_args.reverse_complement_augmentation).strip().lower()
+    setting = "auto" if setting == "auto" else _SWITCH_VALUES.get(setting, "")
+    if not setting:
+        raise UsageError(
+            "--reverse_complement_augmentation must be 'true', 'false' or 'auto', "
+            f"got {data_args.reverse_complement_augmentation!r}"
+        )
+    data_args.reverse_complement_augmentation = setting  # a YAML/JSON boolean becomes its string
     return model_args, data_args, training_args
+
+
+def decide_reverse_complement(
+    splits: dict[str, list[dict]], setting: str, k: int = 4, seed: int = 42
+) -> dict[str, Any]:
+    """Whether to add reverse complements to train: ``{"setting", "used"}`` plus, for ``auto``, the measure it
+    went by (:func:`genebert.training.baselines.strand_symmetry` on seeded subsets of train and dev) or the
+    reason it could not measure one."""
+    if setting != "auto":
+        return {"setting": setting, "used": setting == "true"}
+    train, dev = splits.get("train", []), splits.get("validation", [])
+    if not dev or len({r["label"] for r in train}) < 2 or len({r["label"] for r in dev}) < 2:
+        return {
+            "setting": "auto",
+            "used": False,
+            "reason": "no dev split with two classes to judge strand symmetry",
+        }
+    train = subsample(train, RC_AUTO_MAX_SEQUENCES[0], seed)
+    dev = subsample(dev, RC_AUTO_MAX_SEQUENCES[1], seed)
+    measure = strand_symmetry(
+        [r["sequence"] for r in train], [r["label"] for r in train],
+        [r["sequence"] for r in dev], [r["label"] for r in dev], k=k, seed=seed,
+    )  # fmt: skip
+    return {"setting": "auto", "used": bool(measure["drop"] <= RC_AUTO_MAX_DROP), "k": k, **measure}
 
 
 # ------------------------------------------------------------------------------------------------------ data
@@ -430,7 +474,11 @@ def run_finetuning(
         if name in splits:
             splits[name] = subsample(splits[name], limit, data_args.split_seed)
 
-    if data_args.reverse_complement_augmentation:
+    augmentation = decide_reverse_complement(
+        splits, data_args.reverse_complement_augmentation, seed=data_args.split_seed
+    )
+    logger.info("reverse-complement augmentation: %s", augmentation)
+    if augmentation["used"]:
         # TF binding and promoter activity do not depend on which strand a peak file reports: doubling the
         # training set with reverse complements is the usual augmentation (DeepBind, Basset), never on dev/test.
         splits["train"] = splits["train"] + [
@@ -499,6 +547,7 @@ def run_finetuning(
     train_minutes = (time.perf_counter() - started) / 60
     trainer.save_model()
     metrics = {**result.metrics, **cropped, "train_minutes": train_minutes, "num_labels": len(classes)}
+    metrics["reverse_complement_augmentation"] = augmentation
     metrics["best_model_checkpoint"] = trainer.state.best_model_checkpoint
     output = Path(training_args.output_dir)
     outcome: dict = {}
@@ -519,6 +568,7 @@ def run_finetuning(
             train_minutes=train_minutes,
             train_samples=len(data["train"]),
             global_step=trainer.state.global_step,
+            reverse_complement_augmentation=augmentation,
         )
         metrics.update({f"test_{key}": value for key, value in outcome.items() if key in METRIC_KEYS})
         if data_args.kmer_baseline > 0 and len({r["label"] for r in splits["train"]}) > 1:

@@ -80,6 +80,14 @@ def make_training_run(root: Path) -> Path:
         "eval_samples_per_second": 100.0,
         "epoch": 2.0,
         "global_batch_size": 32,
+        "reverse_complement_augmentation": {
+            "setting": "auto",
+            "used": True,
+            "k": 4,
+            "dev_auc": 0.9127,
+            "reverse_complement_dev_auc": 0.916,
+            "drop": -0.0033,
+        },
     }
     (run / "all_results.json").write_text(json.dumps(results))
     (run / "log_history.json").write_text(json.dumps([{"loss": 0.9, "step": 10}, {"loss": 0.55, "step": 20}]))
@@ -219,6 +227,10 @@ def test_model_card_metadata_and_sections(exported):
     assert "| warmup_steps | 5 |" in text
     assert "| seed | 7 |" in text
     assert "| steps run | 20 |" in text  # trainer_state.json of the latest checkpoint
+    assert (
+        "| reverse-complement augmentation | on (`auto`: a 4-mer logistic regression scored dev AUC 0.913 and "
+        "0.916 on its reverse complement) |" in text
+    )
     assert "| final training loss | 0.55 |" in text
     assert "2 cell types (GM, H1), 2 motifs" in text
     assert "| validation | accuracy | 0.875 |" in text and "| test | accuracy | 0.85 |" in text

@@ -84,6 +84,10 @@ def test_from_scratch_with_early_stopping(csv_task, tmp_path, monkeypatch):
     assert args.load_best_model_at_end and args.metric_for_best_model == "auc" and args.greater_is_better
     config = json.loads((output / "config.json").read_text())
     assert len(config["id2label"]) == 2 and config["hidden_size"] == 32
+    decision = results["reverse_complement_augmentation"]  # the default, with the measure it went by
+    assert decision["setting"] == "auto" and isinstance(decision["used"], bool) and "drop" in decision
+    all_results = json.loads((output / "all_results.json").read_text())
+    assert all_results["reverse_complement_augmentation"] == decision
 
 
 def test_from_genebert_pretraining_checkpoint(csv_task, tmp_path):
@@ -139,7 +143,8 @@ def test_parquet_tsv_no_validation_file_and_centre_crop(tmp_path):
     pq.write_table(pa.table({"sequence": sequences, "label": [0, 1] * 3}), tmp_path / "test.parquet")
     output = tmp_path / "out"
     main(["--train_file", str(tmp_path / "train.tsv"), "--test_file", str(tmp_path / "test.parquet"), "--preset",
-          "tiny", "--output_dir", str(output), "--max_seq_length", "20", *FAST])  # fmt: skip
+          "tiny", "--output_dir", str(output), "--max_seq_length", "20", *FAST,
+          "--reverse_complement_augmentation", "false"])  # fmt: skip  # (it would double the train crops)
     results = json.loads((output / "all_results.json").read_text())
     assert (
         results["cropped_train"] == 36 and results["cropped_validation"] == 4 and results["cropped_test"] == 6
@@ -158,6 +163,48 @@ def test_argument_errors(csv_task):
         parse_arguments(["--preset", "tiny"])
     with pytest.raises(UsageError, match="--truncation"):
         parse_arguments([*files(csv_task), "--truncation", "middle"])
+    with pytest.raises(UsageError, match="--reverse_complement_augmentation must be"):
+        parse_arguments([*files(csv_task), "--reverse_complement_augmentation", "sometimes"])
+    for given, stored in (("TRUE", "true"), ("no", "false"), ("auto", "auto")):
+        _, data_args, _ = parse_arguments([*files(csv_task), "--reverse_complement_augmentation", given])
+        assert data_args.reverse_complement_augmentation == stored
+    values = {"train_file": str(csv_task / "train.csv"), "reverse_complement_augmentation": True}
+    assert finetune_module.arguments_from_values(values)[1].reverse_complement_augmentation == "true"
+
+
+def _records(n: int, insert, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        sequence = "".join(rng.choice(list("ACGT"), size=60))
+        label = i % 2
+        records.append({"id": str(i), "sequence": insert(sequence, label, rng), "label": label})
+    return records
+
+
+def test_reverse_complement_augmentation_auto_follows_strand_symmetry():
+    def stranded(sequence, label, rng):  # positives read poly-A, negatives poly-C: reversed, neither is seen
+        return sequence[:20] + ("A" if label else "C") * 12 + sequence[32:]
+
+    def symmetric(sequence, label, rng):  # positives carry a CTCF-like site on either strand
+        site = "CCGCGNGGNGGCAG".replace("N", "A")
+        if label:
+            site = site if rng.random() < 0.5 else finetune_module.reverse_complement(site)
+            return sequence[:20] + site + sequence[20 + len(site) :]
+        return sequence
+
+    decide = finetune_module.decide_reverse_complement
+    for insert, expected in ((stranded, False), (symmetric, True)):
+        splits = {"train": _records(400, insert, 0), "validation": _records(200, insert, 1)}
+        decision = decide(splits, "auto")
+        assert decision["used"] is expected, decision
+        assert decision["drop"] == pytest.approx(decision["dev_auc"] - decision["reverse_complement_dev_auc"])
+        assert (decision["drop"] <= finetune_module.RC_AUTO_MAX_DROP) is expected
+    assert decide({"train": splits["train"]}, "auto") == {
+        "setting": "auto", "used": False, "reason": "no dev split with two classes to judge strand symmetry",
+    }  # fmt: skip
+    assert decide(splits, "true") == {"setting": "true", "used": True}
+    assert decide(splits, "false") == {"setting": "false", "used": False}
 
 
 @pytest.mark.shared_data

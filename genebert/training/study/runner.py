@@ -233,7 +233,12 @@ def finetune_values(
 ) -> dict[str, Any]:
     """The fine-tuning arguments of a cell, as ``{field: value}`` for
     :func:`genebert.training.finetune.arguments_from_values`."""
-    values = {"disable_tqdm": True, "report_to": "none", "save_total_limit": 1, **cell.finetune_args()}
+    # Off unless the study says so: every arm and seed fine-tunes on the same data, never on a data-driven switch
+    # (the fine-tuning default is `auto`), and cells run before `auto` existed stay comparable.
+    values = {
+        "disable_tqdm": True, "report_to": "none", "save_total_limit": 1,
+        "reverse_complement_augmentation": "false", **cell.finetune_args(),
+    }  # fmt: skip
     if values.get("task") and not values.get("data_root") and data_root:
         values["data_root"] = data_root
     values.update(output_dir=str(output_dir), seed=cell.seed)
