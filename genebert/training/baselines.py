@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,6 +102,45 @@ def strand_symmetry(
         "reverse_complement_dev_auc": backward["auc"],
         "drop": forward["auc"] - backward["auc"],
     }
+
+
+#: ``--reverse_complement_augmentation auto``: the largest dev AUC a k-mer regression may lose on reverse-
+#: complemented dev sequences for the task to count as strand-symmetric. Measured drops: UCI splice 0.37; GUE
+#: prom_core_all 0.005, tf0 0.011, Oct4 vs MafK -0.003, CTCF vs shuffled -0.010 (docs/fine-tuning.md).
+RC_AUTO_MAX_DROP = 0.05
+#: At most this many train / dev sequences (seeded subsets) fit and score that regression: seconds, not minutes.
+RC_AUTO_MAX_SEQUENCES = (20000, 2000)
+
+
+def decide_reverse_complement(
+    splits: dict[str, list[dict]], setting: str, k: int = 4, seed: int = 42
+) -> dict[str, Any]:
+    """Whether to add reverse complements to train: ``{"setting", "used"}`` plus, for ``auto``, the measure it
+    went by (:func:`strand_symmetry` on seeded subsets of train and dev) or the
+    reason it could not measure one."""
+    if setting != "auto":
+        return {"setting": setting, "used": setting == "true"}
+    train, dev = splits.get("train", []), splits.get("validation", [])
+    if not dev or len({r["label"] for r in train}) < 2 or len({r["label"] for r in dev}) < 2:
+        return {
+            "setting": "auto",
+            "used": False,
+            "reason": "no dev split with two classes to judge strand symmetry",
+        }
+    train = _seeded_subset(train, RC_AUTO_MAX_SEQUENCES[0], seed)
+    dev = _seeded_subset(dev, RC_AUTO_MAX_SEQUENCES[1], seed)
+    measure = strand_symmetry(
+        [r["sequence"] for r in train], [r["label"] for r in train],
+        [r["sequence"] for r in dev], [r["label"] for r in dev], k=k, seed=seed,
+    )  # fmt: skip
+    return {"setting": "auto", "used": bool(measure["drop"] <= RC_AUTO_MAX_DROP), "k": k, **measure}
+
+
+def _seeded_subset(records: list[dict], limit: int, seed: int) -> list[dict]:
+    if limit >= len(records):
+        return records
+    keep = np.sort(np.random.default_rng(seed).choice(len(records), size=limit, replace=False))
+    return [records[i] for i in keep]
 
 
 def composition_ridge(

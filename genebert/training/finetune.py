@@ -68,7 +68,11 @@ from genebert.training.arguments import (
     parse_values,
     parse_with_presets,
 )
-from genebert.training.baselines import kmer_logistic_regression, strand_symmetry
+from genebert.training.baselines import (
+    RC_AUTO_MAX_DROP,
+    decide_reverse_complement,
+    kmer_logistic_regression,
+)
 from genebert.training.metrics import METRIC_KEYS, as_probabilities, classification_metrics
 from genebert.training.runs import (
     checkpoint_space_needed,
@@ -102,12 +106,6 @@ class ModelArguments:
     attn_implementation: str = option("sdpa", "'sdpa' or 'eager'")
 
 
-#: ``--reverse_complement_augmentation auto``: the largest dev AUC a k-mer regression may lose on reverse-
-#: complemented dev sequences for the task to count as strand-symmetric. Measured drops: UCI splice 0.37; GUE
-#: prom_core_all 0.005, tf0 0.011, Oct4 vs MafK -0.003, CTCF vs shuffled -0.010 (docs/fine-tuning.md).
-RC_AUTO_MAX_DROP = 0.05
-#: At most this many train / dev sequences (seeded subsets) fit and score that regression: seconds, not minutes.
-RC_AUTO_MAX_SEQUENCES = (20000, 2000)
 _SWITCH_VALUES = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}
 
 
@@ -206,30 +204,6 @@ def check_arguments(
         )
     data_args.reverse_complement_augmentation = setting  # a YAML/JSON boolean becomes its string
     return model_args, data_args, training_args
-
-
-def decide_reverse_complement(
-    splits: dict[str, list[dict]], setting: str, k: int = 4, seed: int = 42
-) -> dict[str, Any]:
-    """Whether to add reverse complements to train: ``{"setting", "used"}`` plus, for ``auto``, the measure it
-    went by (:func:`genebert.training.baselines.strand_symmetry` on seeded subsets of train and dev) or the
-    reason it could not measure one."""
-    if setting != "auto":
-        return {"setting": setting, "used": setting == "true"}
-    train, dev = splits.get("train", []), splits.get("validation", [])
-    if not dev or len({r["label"] for r in train}) < 2 or len({r["label"] for r in dev}) < 2:
-        return {
-            "setting": "auto",
-            "used": False,
-            "reason": "no dev split with two classes to judge strand symmetry",
-        }
-    train = subsample(train, RC_AUTO_MAX_SEQUENCES[0], seed)
-    dev = subsample(dev, RC_AUTO_MAX_SEQUENCES[1], seed)
-    measure = strand_symmetry(
-        [r["sequence"] for r in train], [r["label"] for r in train],
-        [r["sequence"] for r in dev], [r["label"] for r in dev], k=k, seed=seed,
-    )  # fmt: skip
-    return {"setting": "auto", "used": bool(measure["drop"] <= RC_AUTO_MAX_DROP), "k": k, **measure}
 
 
 # ------------------------------------------------------------------------------------------------------ data

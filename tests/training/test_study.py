@@ -373,7 +373,7 @@ def test_a_checkpoint_being_written_is_waited_for_never_removed(tiny_corpus, tmp
         assert (directory / "partial.bin").is_file()  # untouched while the writer holds its lock
         writer.communicate("done\n", timeout=60)
 
-    monkeypatch.setattr(runner.time, "sleep", sleep)
+    monkeypatch.setattr(runner, "_pause", sleep)
     counter = _Counting()
     found = runner.ensure_pretrained(
         cell, tiny_corpus, tmp_path / "cache", counter.pretrain, runner.RunSummary()

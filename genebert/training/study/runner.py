@@ -168,6 +168,9 @@ def ensure_pretrained(
         return _pretrained_locked(cell, key, directory, corpus_dir, pretrain_fn, summary)
 
 
+_pause = time.sleep  # (a test replaces it, not the `time` module every other caller shares)
+
+
 def wait_while_written(directory: Path, poll_seconds: float = 30.0) -> None:
     """Return once no process holds ``directory``'s output lock (a pre-training writing it, perhaps started by a
     study run outside this cache's per-checkpoint lock); its folder must not be taken for an interrupted one."""
@@ -179,7 +182,7 @@ def wait_while_written(directory: Path, poll_seconds: float = 30.0) -> None:
             if error.errno != errno.EBUSY:
                 raise
             logger.info("waiting: %s", error)
-            time.sleep(poll_seconds)
+            _pause(poll_seconds)
 
 
 def _pretrained_locked(
