@@ -293,6 +293,14 @@ def deduplicate_splits(splits: dict[str, list[dict]]) -> tuple[dict[str, list[di
     return {name: cleaned[name] for name in splits}, {"removed": removed, "conflicting_labels": conflicting}
 
 
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """A seeded random subset of ``limit`` records in their original order (all when ``limit`` is None)."""
+    if limit is None or limit >= len(records):
+        return records
+    keep = np.sort(np.random.default_rng(seed).choice(len(records), size=limit, replace=False))
+    return [records[i] for i in keep]
+
+
 def seeded_split(
     n: int,
     seed: int = 42,
@@ -334,5 +342,5 @@ def seeded_split(
 __all__ = [
     "SPLITS", "deduplicate_pool", "deduplicate_splits", "encode_labels", "join_kmers", "label_names",
     "normalise_label", "read_bed_sequences", "read_fasta_sequences", "read_sequence_table", "seeded_split",
-    "sequence_seed", "tf_binding_examples",
+    "sequence_seed", "subsample", "tf_binding_examples",
 ]  # fmt: skip

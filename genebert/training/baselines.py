@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..genomics.io import reverse_complement
+from ..genomics.tables import subsample
 from .metrics import classification_metrics
 
 _CODE = np.full(256, 255, dtype=np.uint8)
@@ -58,15 +60,28 @@ def kmer_logistic_regression(
 ) -> dict[str, float]:
     """Test-split metrics (:func:`classification_metrics`) of a logistic regression on k-mer frequencies fitted
     on the train split; ``{"k": k}`` is added."""
+    score = _fit_kmer_logistic_regression(train_sequences, train_labels, k, seed)
+    return {**score(test_sequences, test_labels), "k": k}
+
+
+def _fit_kmer_logistic_regression(
+    train_sequences: Sequence[str], train_labels: Sequence[int], k: int, seed: int
+) -> Callable[[Sequence[str], Sequence[int]], dict[str, float]]:
+    """The fitted regression of :func:`kmer_logistic_regression`, as ``score(sequences, labels) -> metrics``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(_features(train_sequences, k))
+    features = _features(train_sequences, k)
+    scaler = StandardScaler().fit(features)
     model = LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
-    model.fit(scaler.transform(_features(train_sequences, k)), np.asarray(train_labels))
-    probabilities = np.zeros((len(test_sequences), int(max(max(train_labels), max(test_labels))) + 1))
-    probabilities[:, model.classes_] = model.predict_proba(scaler.transform(_features(test_sequences, k)))
-    return {**classification_metrics(np.asarray(test_labels), probabilities), "k": k}
+    model.fit(scaler.transform(features), np.asarray(train_labels))
+
+    def score(sequences: Sequence[str], labels: Sequence[int]) -> dict[str, float]:
+        probabilities = np.zeros((len(sequences), int(max(max(train_labels), max(labels))) + 1))
+        probabilities[:, model.classes_] = model.predict_proba(scaler.transform(_features(sequences, k)))
+        return classification_metrics(np.asarray(labels), probabilities)
+
+    return score
 
 
 def strand_symmetry(
@@ -84,19 +99,9 @@ def strand_symmetry(
     GT-AG reads AC-CT backwards) the AUC falls towards chance or below, measured 0.37 on UCI splice against at most
     0.04 on the GUE, Oct4 and CTCF tasks. ``drop`` is ``dev_auc - reverse_complement_dev_auc``.
     """
-    from ..genomics.io import reverse_complement
-
-    forward = kmer_logistic_regression(
-        train_sequences, train_labels, dev_sequences, dev_labels, k=k, seed=seed
-    )
-    backward = kmer_logistic_regression(
-        train_sequences,
-        train_labels,
-        [reverse_complement(s) for s in dev_sequences],
-        dev_labels,
-        k=k,
-        seed=seed,
-    )
+    score = _fit_kmer_logistic_regression(train_sequences, train_labels, k, seed)  # one fit, scored twice
+    forward = score(dev_sequences, dev_labels)
+    backward = score([reverse_complement(s) for s in dev_sequences], dev_labels)
     return {
         "dev_auc": forward["auc"],
         "reverse_complement_dev_auc": backward["auc"],
@@ -127,20 +132,13 @@ def decide_reverse_complement(
             "used": False,
             "reason": "no dev split with two classes to judge strand symmetry",
         }
-    train = _seeded_subset(train, RC_AUTO_MAX_SEQUENCES[0], seed)
-    dev = _seeded_subset(dev, RC_AUTO_MAX_SEQUENCES[1], seed)
+    train = subsample(train, RC_AUTO_MAX_SEQUENCES[0], seed)
+    dev = subsample(dev, RC_AUTO_MAX_SEQUENCES[1], seed)
     measure = strand_symmetry(
         [r["sequence"] for r in train], [r["label"] for r in train],
         [r["sequence"] for r in dev], [r["label"] for r in dev], k=k, seed=seed,
     )  # fmt: skip
     return {"setting": "auto", "used": bool(measure["drop"] <= RC_AUTO_MAX_DROP), "k": k, **measure}
-
-
-def _seeded_subset(records: list[dict], limit: int, seed: int) -> list[dict]:
-    if limit >= len(records):
-        return records
-    keep = np.sort(np.random.default_rng(seed).choice(len(records), size=limit, replace=False))
-    return [records[i] for i in keep]
 
 
 def composition_ridge(

@@ -58,6 +58,7 @@ from genebert.genomics.tables import (
     normalise_label,
     read_sequence_table,
     seeded_split,
+    subsample,
 )
 from genebert.genomics.tasks import load_task
 from genebert.storage import atomic_write, ensure_writable_directory, write_json
@@ -290,14 +291,6 @@ def crop(sequence: str, max_bp: int, policy: str) -> str:
     raise ValueError(
         f"a sequence of {len(sequence)} bp is longer than {max_bp} bp and --truncation is 'error'"
     )
-
-
-def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
-    """A seeded random subset of ``limit`` records in their original order (all when ``limit`` is None)."""
-    if limit is None or limit >= len(records):
-        return records
-    keep = np.sort(np.random.default_rng(seed).choice(len(records), size=limit, replace=False))
-    return [records[i] for i in keep]
 
 
 class TokenizedSplit(torch.utils.data.Dataset):

@@ -165,7 +165,7 @@ def ensure_pretrained(
     # Studies run in parallel share the cache (one `--pretrain-only` process per seed, a full run beside them):
     # one process trains a checkpoint while the others wait for it, then reuse it.
     with FileLock(str(directory.parent / f".{key}.study.lock")):
-        return _pretrained_locked(cell, key, directory, corpus_dir, pretrain_fn, summary)
+        return _pretrained_locked(cell, args, key, directory, corpus_dir, pretrain_fn, summary)
 
 
 _pause = time.sleep  # (a test replaces it, not the `time` module every other caller shares)
@@ -187,13 +187,13 @@ def wait_while_written(directory: Path, poll_seconds: float = 30.0) -> None:
 
 def _pretrained_locked(
     cell: Cell,
+    args: dict[str, Any],
     key: str,
     directory: Path,
     corpus_dir: Path,
     pretrain_fn: Callable[..., dict],
     summary: RunSummary,
 ) -> Path:
-    args = cell.pretrain_args()
     marker = directory / "study_pretrain.json"
     if not marker.is_file():
         wait_while_written(directory)
