@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from genebert.storage import atomic_write
+
 #: Per-task fine-tuning flags on top of the preset (why: docs/results.md). Keys are the built-in task names.
 TASK_RECIPES: dict[str, list[str]] = {
     "gue_prom_core_all": ["--max_steps", "5000", "--learning_rate", "5e-4", "--eval_steps", "250",
@@ -106,7 +108,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--tables-only",
         action="store_true",
-        help="do not train: rebuild OUT/<task>.json and OUT/tables.md from OUT/runs/<task>/test_results.json",
+        help="do not train: rebuild OUT/<task>.json and OUT/tables.md from OUT/runs/<task>/test_results.json, "
+        "or, for a task without a run folder (a published results folder), from OUT/<task>.json as saved",
     )
     args = parser.parse_args(argv)
     from genebert.genomics.tasks import TASKS
@@ -142,8 +145,13 @@ def _fmt(value: float | None, scale: float = 1.0, digits: int = 3) -> str:
 
 
 def write_tables(results: dict[str, dict], out: Path, command: str) -> str:
-    """``tables.md``: the paper's table layouts, measured values beside the published ones."""
-    lines = ["# GeneBERT downstream results", "", f"Command: `{command}`", ""]
+    """``tables.md``: the paper's table layouts, measured values beside the published ones. Tasks trained by
+    separate commands (e.g. with another ``--tasks``) each have theirs listed."""
+    commands = list(dict.fromkeys(r.get("command") or command for r in results.values())) or [command]
+    if len(commands) == 1:
+        lines = ["# GeneBERT downstream results", "", f"Command: `{commands[0]}`", ""]
+    else:
+        lines = ["# GeneBERT downstream results", "", "Commands:", "", *(f"- `{c}`" for c in commands), ""]
     classification = {t: r for t, r in results.items() if r.get("kind") != "splice"}
     splice = {t: r for t, r in results.items() if r.get("kind") == "splice"}
     if classification:
@@ -195,8 +203,8 @@ def write_tables(results: dict[str, dict], out: Path, command: str) -> str:
             "",
         ]
     text = "\n".join(lines)
-    (out / "tables.md").write_text(text)
-    (out / "tables.json").write_text(json.dumps(results, indent=1) + "\n")
+    atomic_write(out / "tables.md", text)
+    atomic_write(out / "tables.json", json.dumps(results, indent=1) + "\n")
     return text
 
 
@@ -214,8 +222,17 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
         task_argv = finetune_argv(task, args, run_dir)
         started = time.perf_counter()
         if args.tables_only:
-            metrics = json.loads((run_dir / "test_results.json").read_text())
             previous = out / f"{task}.json"
+            if not (run_dir / "test_results.json").is_file():
+                # a published results folder keeps OUT/<task>.json but not the run folders
+                if not previous.is_file():
+                    raise SystemExit(
+                        f"--tables-only: {task} has neither {run_dir / 'test_results.json'} nor {previous}; "
+                        "train it first (without --tables-only)"
+                    )
+                results[task] = json.loads(previous.read_text())
+                continue
+            metrics = json.loads((run_dir / "test_results.json").read_text())
             if previous.is_file():  # keep what the training run recorded about itself
                 saved = json.loads(previous.read_text())
                 task_argv = saved.get("finetune_args", task_argv)
@@ -240,9 +257,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
         )
         if task in PUBLISHED_GUE_MCC:
             record["published_mcc_dnabert_dnabert2_nt"] = PUBLISHED_GUE_MCC[task]
-        (out / f"{task}.json").write_text(json.dumps(record, indent=1) + "\n")
+        atomic_write(out / f"{task}.json", json.dumps(record, indent=1) + "\n")
         results[task] = record
         write_tables(results, out, command)
+    write_tables(results, out, command)
     print((out / "tables.md").read_text())
     return results
 

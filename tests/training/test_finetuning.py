@@ -236,6 +236,22 @@ def test_reproduce_tables_on_one_tiny_task(shared_data, tmp_path):
     assert (tmp_path / "tables.md").read_text().count("| uci_splice |") == 1
 
 
+def test_reproduce_tables_rebuilds_a_published_folder_from_its_task_files(tmp_path):
+    """docs/results_tables/seed1 keeps <task>.json, not the run folders; tasks trained by two commands."""
+    from run_scripts.reproduce_tables import main as reproduce
+
+    for task, auc, command in (("ctcf_vs_shuffled", 0.916, "python a"), ("gue_prom_core_all", 0.885, "python b")):
+        record = {"task": task, "kind": "classification", "auc": auc, "global_step": 10, "command": command}
+        (tmp_path / f"{task}.json").write_text(json.dumps(record))
+    results = reproduce(["--tasks", "ctcf_vs_shuffled,gue_prom_core_all", "--out", str(tmp_path), "--tables-only"])
+    assert [results[t]["auc"] for t in ("ctcf_vs_shuffled", "gue_prom_core_all")] == [0.916, 0.885]
+    tables = (tmp_path / "tables.md").read_text()
+    assert "| ctcf_vs_shuffled |" in tables and "| 0.885 |" in tables
+    assert "- `python a`" in tables and "- `python b`" in tables
+    with pytest.raises(SystemExit, match=r"gue_tf0 has neither .*test_results\.json nor .*gue_tf0\.json"):
+        reproduce(["--tasks", "gue_tf0", "--out", str(tmp_path), "--tables-only"])
+
+
 def test_cli_finetune_passes_arguments_through(csv_task, tmp_path):
     from genebert.cli import main as cli_main
 
