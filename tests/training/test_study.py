@@ -380,3 +380,18 @@ def test_a_checkpoint_being_written_is_waited_for_never_removed(tiny_corpus, tmp
     )
     assert found == directory and counter.pretrain_runs == 0 and len(waits) == 1
     assert (directory / "partial.bin").is_file()  # reused, not removed
+
+
+def test_reports_list_every_command_that_ran_cells_and_report_only_keeps_them(tiny_corpus, tmp_path):
+    """Seeds run by separate commands into one folder: results.md names each, not only the last."""
+    from genebert.training.study import write_reports
+
+    study = parse_study(_study_values(tiny_corpus, _write_task(tmp_path)), source="toy")
+    out = tmp_path / "out"
+    out.mkdir()
+    write_json_atomic(out / "results.json", {"cells": [], "command": "run --seeds 0"})  # an older folder
+    write_reports(study, out, tmp_path / "cache", "run --seeds 1")
+    write_reports(study, out, tmp_path / "cache")  # --report-only
+    results = read_results(out / "results.json")
+    assert results["commands"] == ["run --seeds 0", "run --seeds 1"]
+    assert "```\nrun --seeds 0\nrun --seeds 1\n```" in (out / "results.md").read_text()

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ...storage import write_json
+from ...storage import atomic_write, write_json
 from .spec import METRIC_LABELS, Study, Variant
 
 # --------------------------------------------------------------------------------------------------- results
@@ -229,8 +229,11 @@ def results_markdown(study: Study, results: Mapping[str, Any], command: str | No
         f"values are mean ± sample standard deviation over seeds (n = seeds finished).",
         "",
     ]
-    if command:
-        lines += ["Command:", "", "```", command, "```", ""]
+    commands = list(results.get("commands") or ([command] if command else []))
+    if len(commands) == 1:
+        lines += ["Command:", "", "```", commands[0], "```", ""]
+    elif commands:
+        lines += ["Commands that ran cells into this folder, in order:", "", "```", *commands, "```", ""]
     paper_metrics = [m for m in study.metrics if any(m in v.paper for v in study.variants)]
     order = {v.name: i for i, v in enumerate(study.variants)}
     for task in study.tasks:
@@ -416,7 +419,11 @@ def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None 
     """(Re)write ``results.json``'s summary, ``results.md``, the metric plot and any t-SNE figures."""
     results_path = out / "results.json"
     results = read_results(results_path)
-    command = command or results.get("command")  # --report-only keeps the command that ran the cells
+    # every distinct command that ran here (e.g. one per seed); --report-only passes none and keeps them
+    commands = list(results.get("commands") or ([results["command"]] if results.get("command") else []))
+    if command and command not in commands:
+        commands.append(command)
+    command = command or results.get("command")
     if study.comparisons:
         results["differences"] = paired_differences(study, results)
         figures = [comparison_plot(study, results, out / f"{study.name}.png")] if results["cells"] else []
@@ -431,10 +438,11 @@ def write_reports(study: Study, out: Path, cache_dir: Path, command: str | None 
         seeds=study.seeds,
         metrics=study.metrics,
         command=command,
+        commands=commands,
         figures=[str(f.name) for f in figures],
         summary=aggregate(results["cells"], study.metrics),
     )
     write_json_atomic(results_path, results)
     markdown = out / "results.md"
-    markdown.write_text(results_markdown(study, results, command))
+    atomic_write(markdown, results_markdown(study, results, command))
     return RunSummary(results_path=results_path, markdown_path=markdown, figures=figures)
