@@ -369,14 +369,13 @@ def test_remote_code_refuses_transformers_outside_5x_in_one_line(export, tmp_pat
 
 
 def _transformers_4_python(tmp_path: Path) -> Path:
-    """A Python whose transformers is the latest 4.x (and whose torch/numpy are this venv's): a venv with transformers
-    4 installed from the package index, this interpreter's site-packages appended to its path. Cached in
-    $GENEBERT_TEST_CACHE (default ~/.cache/genebert)."""
-    import sysconfig
-
+    """A Python whose transformers is the latest 4.x: a venv with transformers 4 installed from the package index.
+    Cached in $GENEBERT_TEST_CACHE (default ~/.cache/genebert). It holds no link to this interpreter, which the
+    cache may outlive (a deleted checkout's venv left torch missing there); the code run in it appends this
+    interpreter's site-packages itself (:func:`_parent_site_packages_line`)."""
     from hf_common_tests import cache_root
 
-    venv = cache_root() / "venv-transformers4"
+    venv = cache_root() / "venv-transformers4-alone"
     python = venv / "bin" / "python"
     if not (venv / ".complete").is_file():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=300)
@@ -390,15 +389,16 @@ def _transformers_4_python(tmp_path: Path) -> Path:
             pytest.skip(
                 f"transformers 4.x could not be installed from the package index: {installed.stderr[-300:]}"
             )
-        site = subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        Path(site, "zz_genebert_test_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         (venv / ".complete").write_text("ok\n")
     return python
+
+
+def _parent_site_packages_line() -> str:
+    """A line for code run by :func:`_transformers_4_python`: torch from this interpreter, appended after the
+    venv's own packages so that its transformers 4 wins."""
+    import sysconfig
+
+    return f"import sys; sys.path.append({sysconfig.get_paths()['purelib']!r})"
 
 
 @pytest.mark.slow
@@ -409,6 +409,7 @@ def test_real_transformers_4x_refuses_the_export_in_one_line(export, tmp_path):
     python = _transformers_4_python(tmp_path)
     code = textwrap.dedent(
         f"""
+        {_parent_site_packages_line()}
         import transformers
         assert transformers.__version__.startswith("4."), transformers.__version__
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
